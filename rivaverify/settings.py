@@ -1,0 +1,188 @@
+"""Settings: environment variables (RIVA__*), `.env` and pytest options, validated before any test."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, create_model, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "RIVA__"
+
+
+class Target(StrEnum):
+    local = "local"  # riva-lite as local processes
+    docker = "docker"  # a Riva image through the Docker SDK
+    endpoint = "endpoint"  # a running deployment at RIVA__HOST
+
+
+class Profile(StrEnum):
+    dev = "dev"
+    staging = "staging"
+    production = "production"
+
+
+class Thresholds(BaseModel):
+    """Bounds the suites assert; a profile sets them all, each can be overridden alone."""
+
+    max_wer: Annotated[float, Field(ge=0, le=1, description="word error rate bound (0..1)")]
+    max_response_s: Annotated[float, Field(gt=0, description="one Recognize or stream final, seconds")]
+    max_final_p95_ms: Annotated[float, Field(gt=0, description="streaming final latency p95, ms")]
+    max_partial_p95_ms: Annotated[float, Field(gt=0, description="streaming partial latency p95, ms")]
+    min_rtfx: Annotated[float, Field(ge=0, description="audio seconds / wall seconds, offline")]
+    concurrency: Annotated[int, Field(ge=1, description="parallel streams in phase 060")]
+    min_free_ram_gb: Annotated[float, Field(ge=0, description="free RAM on the host, GiB")]
+    min_free_disk_gb: Annotated[float, Field(ge=0, description="free disk for models, GiB")]
+    min_cpus: Annotated[int, Field(ge=1, description="CPU cores on the host")]
+    min_gpu_memory_gb: Annotated[float, Field(ge=0, description="memory per GPU, GiB")]
+    min_compute_capability: Annotated[float, Field(ge=0, description="GPU compute capability")]
+    ready_timeout_s: Annotated[float, Field(gt=0, description="deadline for the deployment to be ready")]
+
+
+# The seed's environment matrix. dev fits riva-lite on a 2-core laptop; production fits Riva on a GPU.
+PROFILES: dict[Profile, Thresholds] = {
+    Profile.dev: Thresholds(
+        max_wer=0.25, max_response_s=10, max_final_p95_ms=3000, max_partial_p95_ms=3000, min_rtfx=1.0,
+        concurrency=2, min_free_ram_gb=2, min_free_disk_gb=2, min_cpus=2, min_gpu_memory_gb=0,
+        min_compute_capability=0, ready_timeout_s=120,
+    ),
+    Profile.staging: Thresholds(
+        max_wer=0.15, max_response_s=5, max_final_p95_ms=1000, max_partial_p95_ms=800, min_rtfx=10,
+        concurrency=8, min_free_ram_gb=16, min_free_disk_gb=20, min_cpus=4, min_gpu_memory_gb=16,
+        min_compute_capability=7.0, ready_timeout_s=600,
+    ),
+    Profile.production: Thresholds(
+        max_wer=0.10, max_response_s=2, max_final_p95_ms=500, max_partial_p95_ms=300, min_rtfx=50,
+        concurrency=32, min_free_ram_gb=32, min_free_disk_gb=50, min_cpus=8, min_gpu_memory_gb=16,
+        min_compute_capability=7.0, ready_timeout_s=900,
+    ),
+}
+
+SECRET_FIELDS = ("api_key",)
+
+
+class _Base(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", case_sensitive=False, validate_default=True
+    )
+
+    target: Target = Field(Target.local, description="local (riva-lite), docker or endpoint")
+    profile: Profile = Field(Profile.dev, description="dev, staging or production thresholds")
+    host: str = Field("localhost:50051", description="Riva gRPC HOST:PORT to serve on or attach to")
+    triton_http_port: int = Field(8000, ge=1, le=65535, description="Triton HTTP port")
+    triton_grpc_port: int = Field(8001, ge=1, le=65535, description="Triton gRPC port")
+    triton_metrics_port: int = Field(8002, ge=1, le=65535, description="Triton metrics port")
+    host_url: str = Field("local://", description="testinfra host for facts: local://, ssh://, docker://")
+    model_repo: Path | None = Field(None, description="an existing Triton model repository to deploy")
+    artifact: str | None = Field(None, description="model artifact: a path or s3:// URI")
+    image: str | None = Field(None, description="Riva image for target docker (default: riva-lite)")
+    shim: bool = Field(True, description="put the tritonserver shim first on PATH (false shows the bug)")
+    language_code: str = Field("en-US", description="language the ASR checks ask for")
+    model_name: str | None = Field(None, description="ASR model the deployment must list")
+    corpus: Path = Field(Path("audio/manifest.json"), description="corpus manifest (NeMo JSON lines)")
+    reports_dir: Path = Field(Path("reports"), description="HTML, JUnit, JSON, logs, plan, bundles")
+    state_dir: Path = Field(Path("state"), description="state/<phase>.json files")
+    work_dir: Path = Field(Path(".rivaverify"), description="built artifacts and repositories (cache)")
+    report_name: str | None = Field(None, description="report file stem (default: the -m expression)")
+    api_key: SecretStr | None = Field(None, description="API key sent to Riva in request metadata")
+    ssl_cert: Path | None = Field(None, description="root certificate for TLS to Riva")
+    require_gpu: bool | None = Field(None, description="fail GPU checks without a GPU (default: by target)")
+    dry_run: bool = Field(False, description="record what fixtures would do, do nothing")
+
+    @field_validator("host")
+    @classmethod
+    def _host_port(cls, v: str) -> str:
+        host, sep, port = v.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be HOST:PORT, e.g. localhost:50051")
+        return v
+
+    @field_validator("host_url")
+    @classmethod
+    def _host_url(cls, v: str) -> str:
+        if "://" not in v:
+            raise ValueError("must be a testinfra URL: local://, ssh://user@host, docker://container")
+        return v
+
+
+# One optional override per threshold (RIVA__MAX_WER=0.2), constraints kept.
+Settings = create_model(
+    "Settings",
+    __base__=_Base,
+    **{
+        name: (Annotated[f.annotation, *f.metadata] | None, Field(None, description=f.description))
+        for name, f in Thresholds.model_fields.items()
+    },
+)
+
+
+def thresholds(settings: Any) -> Thresholds:
+    """The profile's thresholds with the overrides that are set."""
+    base = PROFILES[settings.profile].model_dump()
+    base.update({k: getattr(settings, k) for k in Thresholds.model_fields if getattr(settings, k) is not None})
+    return Thresholds(**base)
+
+
+def needs_gpu(settings: Any) -> bool:
+    """riva-lite runs on CPU; any other image is taken for real Riva, which needs a GPU."""
+    if settings.require_gpu is not None:
+        return settings.require_gpu
+    return settings.target == Target.docker and bool(settings.image) and "riva-lite" not in settings.image
+
+
+class SettingsError(ValueError):
+    """Invalid settings, one line per problem: where it came from, the bad value, what is allowed."""
+
+
+def env_name(field: str) -> str:
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def option_name(field: str) -> str:
+    return "--riva-" + field.replace("_", "-")
+
+
+def load(options: dict[str, Any] | None = None) -> Any:
+    """Settings from pytest options (given, not None) over env over `.env` over defaults."""
+    options = {k: v for k, v in (options or {}).items() if v is not None}
+    try:
+        return Settings(**options)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            where = option_name(field) if field in options else env_name(field)
+            lines.append(f"{where}={err.get('input')!r}: {_allowed(field, err)}")
+        raise SettingsError("invalid riva-verify settings:\n  " + "\n  ".join(lines)) from None
+
+
+def _allowed(field: str, err: dict) -> str:
+    f = Settings.model_fields.get(field)
+    msg = err["msg"].removeprefix("Value error, ")
+    hint = f" ({f.description})" if f is not None and f.description else ""
+    return msg + hint
+
+
+def public_dict(settings: Any) -> dict[str, Any]:
+    """Settings as JSON-able values, secrets shown as '***' (or null when unset)."""
+    out = {}
+    for name in Settings.model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            value = "***"
+        elif isinstance(value, Path | StrEnum):
+            value = str(value)
+        out[name] = value
+    return out
+
+
+def secret_values(settings: Any) -> list[str]:
+    """The values of settings marked secret, to scrub from any text."""
+    values = []
+    for name in SECRET_FIELDS:
+        v = getattr(settings, name)
+        if v is not None and v.get_secret_value():
+            values.append(v.get_secret_value())
+    return values
