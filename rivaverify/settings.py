@@ -65,7 +65,8 @@ SECRET_FIELDS = ("api_key",)
 
 class _Base(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", case_sensitive=False, validate_default=True
+        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", case_sensitive=False, validate_default=True,
+        env_ignore_empty=True,
     )
 
     target: Target = Field(Target.local, description="local (riva-lite), docker or endpoint")

@@ -1,0 +1,12 @@
+"""Registers riva-verify's plugins and fixtures, and nothing else."""
+
+pytest_plugins = [
+    "plugins.settings",
+    "plugins.phases",
+    "plugins.state",
+    "plugins.dryrun",
+    "plugins.reports",
+    "plugins.bundle",
+    "fixtures.settings",
+    "fixtures.host",
+]

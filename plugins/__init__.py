@@ -1,0 +1,1 @@
+"""pytest plugins: how a riva-verify run behaves (registered by the root conftest.py)."""

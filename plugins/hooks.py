@@ -1,0 +1,13 @@
+"""Hook specifications of riva-verify (registered with pytest_addhooks)."""
+
+import pytest
+
+
+@pytest.hookspec
+def pytest_riva_next_steps(config, phase, failures):
+    """Next-step lines for a failed phase (beyond the phase's own), e.g. from log signatures.
+
+    :param phase: the rivaverify.phases.Phase that failed
+    :param failures: list of {"nodeid", "message"} of its failed tests
+    :return: a list of strings, or None
+    """

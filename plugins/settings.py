@@ -1,0 +1,39 @@
+"""Settings as pytest options; invalid settings stop the run before any test."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rivaverify.settings import Settings, SettingsError, env_name, load, option_name
+
+SETTINGS_KEY = pytest.StashKey[Any]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("riva", "riva-verify settings (each also RIVA__<NAME> in the environment or .env)")
+    for name, field in Settings.model_fields.items():
+        group.addoption(option_name(name), dest=f"riva_{name}", default=None, metavar="VALUE",
+                        help=f"{field.description} [{env_name(name)}]")
+    group.addoption("--no-shim", dest="riva_shim", action="store_const", const="false",
+                    help="deploy without the tritonserver shim, to show the launcher bug [RIVA__SHIM=false]")
+    group.addoption("--dry-run", dest="riva_dry_run", action="store_const", const="true",
+                    help="print and write reports/plan.json of what fixtures would do; do nothing")
+    group.addoption("--corpus", dest="riva_corpus", metavar="MANIFEST", help="same as --riva-corpus")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    get_settings(config)
+
+
+def get_settings(config: pytest.Config) -> Any:
+    """The run's settings, loaded and validated on first use (a UsageError names what is wrong)."""
+    if SETTINGS_KEY not in config.stash:
+        options = {name: config.getoption(f"riva_{name}", None) for name in Settings.model_fields}
+        try:
+            config.stash[SETTINGS_KEY] = load(options)
+        except SettingsError as exc:
+            raise pytest.UsageError(f"{exc}\n(fix the variable, .env entry or option named above)") from None
+    return config.stash[SETTINGS_KEY]

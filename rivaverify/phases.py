@@ -1,0 +1,61 @@
+"""The ordered phases of a verification run and what to do when one fails."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Phase:
+    order: str
+    name: str
+    title: str
+    next_steps: tuple[str, ...] = field(default=())
+
+    @property
+    def label(self) -> str:
+        return f"{self.order} {self.name}"
+
+
+PHASES = (
+    Phase("010", "preflight", "host facts: driver, GPU, Docker, RAM, disk, ports", (
+        "the failed check above names the fact, the expected and the actual value",
+        "free RAM or disk, stop what holds the Riva/Triton ports (`ss -ltnp`), or pick another profile",
+        "GPU: `nvidia-smi` must list the GPU; containers need the NVIDIA Container Toolkit",
+    )),
+    Phase("020", "artifact", "the staged model artifact", (
+        "re-stage with `rivaverify stage` (it resumes and verifies)",
+        "a sha256 mismatch means the source changed or the copy is corrupt: compare with artifact.json",
+    )),
+    Phase("030", "modelrepo", "the Triton model repository", (
+        "each problem above names the config.pbtxt and the reason; fix it or rebuild the repository",
+        "riva-lite: `rivalite deploy ARTIFACT OUT_DIR`; Riva: `riva-deploy` the .rmir again",
+    )),
+    Phase("040", "deploy", "the shim, tritonserver's effective argv, readiness", (
+        "read the server log under reports/logs/ (the failure signature above says what it means)",
+        "check the shim: `rivaverify shim install DIR --model-repository REPO --print`, DIR/bin first on PATH",
+        "the state file below records the readiness stage reached",
+    )),
+    Phase("050", "smoke", "one Recognize and one StreamingRecognize", (
+        "transcribe the clip by hand: python transcribe_file_offline.py --server HOST:PORT --input-file FILE",
+        "list the models: python transcribe_file.py --server HOST:PORT --list-models",
+    )),
+    Phase("060", "production", "corpus WER, latency, concurrency, formats, bad input", (
+        "the state file below has the figures and the worst utterances",
+        "compare with the baseline; a regression names the figure and the tolerance",
+    )),
+    Phase("070", "gateway", "the WebSocket gateway in front of Riva", (
+        "read the gateway's access log and /health; check its API key file and Riva address",
+    )),
+)
+
+BY_ORDER = {p.order: p for p in PHASES}
+BY_NAME = {p.name: p for p in PHASES}
+_SUITE_FILE = re.compile(r"(?:^|/)test_(\d{3})_\w+\.py(?:$|::)")
+
+
+def phase_of_path(path: str) -> Phase | None:
+    """The phase of a suite file named test_<order>_<name>.py, or None for other files."""
+    m = _SUITE_FILE.search(path)
+    return BY_ORDER.get(m.group(1)) if m else None

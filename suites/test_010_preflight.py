@@ -1,0 +1,119 @@
+"""Phase 010: facts about the host the deployment runs on, checked against the profile."""
+
+from __future__ import annotations
+
+import pytest
+
+from rivaverify import preflight
+from rivaverify.settings import Target, needs_gpu
+
+pytestmark = [pytest.mark.smoke, pytest.mark.production]
+
+
+def test_os_and_kernel(host, record_fact):
+    facts = preflight.os_facts(host)
+    record_fact("os", facts)
+    assert facts["os"] == "linux", f"host OS is {facts['os']!r}, expected linux: Riva runs on Linux only"
+
+
+def test_cpu_count(host, thresholds, record_fact):
+    cpus = preflight.os_facts(host)["cpus"]
+    record_fact("cpus", cpus)
+    assert cpus >= thresholds.min_cpus, (
+        f"host has {cpus} CPU cores, profile needs at least {thresholds.min_cpus}: use a larger host "
+        "or override RIVA__MIN_CPUS")
+
+
+def test_free_ram(host, thresholds, record_fact):
+    mem = preflight.memory(host)
+    record_fact("memory_gb", {k: round(v, 2) for k, v in mem.items()})
+    assert mem["available_gb"] >= thresholds.min_free_ram_gb, (
+        f"{mem['available_gb']:.1f} GiB RAM available, profile needs {thresholds.min_free_ram_gb} GiB: "
+        "stop other workloads or override RIVA__MIN_FREE_RAM_GB")
+
+
+def test_free_disk(host, settings, thresholds, record_fact):
+    path = str((settings.model_repo or settings.work_dir).absolute())
+    where, free = preflight.disk_free_gb(host, path)
+    record_fact("disk_free_gb", {"path": where, "free_gb": round(free, 2)})
+    assert free >= thresholds.min_free_disk_gb, (
+        f"{free:.1f} GiB free on {where}, profile needs {thresholds.min_free_disk_gb} GiB for models: "
+        "free space or override RIVA__MIN_FREE_DISK_GB")
+
+
+def _ports(settings) -> dict[str, int]:
+    return {
+        "riva grpc": int(settings.host.rpartition(":")[2]),
+        "triton http": settings.triton_http_port,
+        "triton grpc": settings.triton_grpc_port,
+        "triton metrics": settings.triton_metrics_port,
+    }
+
+
+def test_ports(host, settings, record_fact):
+    ports = _ports(settings)
+    state = {name: preflight.listening(host, port) for name, port in ports.items()}
+    record_fact("ports_listening", {f"{n} {ports[n]}": v for n, v in state.items()})
+    if settings.target == Target.endpoint:
+        hostname = settings.host.rpartition(":")[0]
+        if hostname not in ("localhost", "127.0.0.1", "::1", "[::1]") or settings.host_url != "local://":
+            pytest.skip(f"endpoint {settings.host} is not on the host whose sockets this run can see")
+        assert state["riva grpc"], (
+            f"nothing listens on {settings.host}, the endpoint to attach to: start the deployment or fix RIVA__HOST")
+        return
+    taken = {n: ports[n] for n, listening in state.items() if listening}
+    owners = {n: preflight.port_owner(host, p) for n, p in taken.items()}
+    assert not taken, (
+        "ports needed by the deployment are taken: "
+        + ", ".join(f"{n} {p} by {owners[n] or 'unknown'}" for n, p in taken.items())
+        + ": stop what holds them or set RIVA__HOST / RIVA__TRITON_*_PORT")
+
+
+@pytest.mark.docker
+def test_docker_engine(settings, record_fact):
+    if settings.target != Target.docker:
+        pytest.skip(f"target {settings.target} does not need Docker")
+    try:
+        engine = preflight.docker_engine()
+    except Exception as exc:  # the SDK raises several kinds; all mean "no engine reached"
+        pytest.fail(f"no Docker engine reachable ({exc}): start dockerd or set DOCKER_HOST (ssh:// works)")
+    record_fact("docker", engine)
+    assert engine["os"] == "linux", f"Docker engine runs {engine['os']}, expected linux"
+
+
+@pytest.fixture(scope="module")
+def gpu_list(host, settings):
+    found = preflight.gpus(host)
+    if not found:
+        if needs_gpu(settings):
+            pytest.fail(f"no NVIDIA GPU found (nvidia-smi {'missing' if found is None else 'lists none'}), but "
+                        f"target {settings.target} with image {settings.image} needs one: install the driver")
+        pytest.skip(f"no GPU on this host; target {settings.target} "
+                    f"({settings.image or 'riva-lite'}) runs on the CPU")
+    return found
+
+
+@pytest.mark.gpu
+def test_gpu_driver_and_memory(gpu_list, thresholds, record_fact):
+    record_fact("gpus", gpu_list)
+    small = [g for g in gpu_list if g["memory_gb"] < thresholds.min_gpu_memory_gb]
+    assert not small, (
+        f"GPUs with less than {thresholds.min_gpu_memory_gb} GiB: "
+        + ", ".join(f"{g['index']} {g['name']} {g['memory_gb']} GiB" for g in small))
+
+
+@pytest.mark.gpu
+def test_gpu_compute_capability(gpu_list, thresholds):
+    old = [g for g in gpu_list if (g["compute_capability"] or 0) < thresholds.min_compute_capability]
+    assert not old, (
+        f"GPUs below compute capability {thresholds.min_compute_capability}: "
+        + ", ".join(f"{g['index']} {g['name']} {g['compute_capability']}" for g in old))
+
+
+@pytest.mark.gpu
+def test_nvlink_topology(gpu_list, host, record_fact):
+    if len(gpu_list) < 2:
+        pytest.skip(f"{len(gpu_list)} GPU: no NVLink topology to check")
+    links = preflight.nvlink_topology(host)
+    record_fact("gpu_links", links)
+    assert links, "nvidia-smi topo -m listed no GPU pairs"

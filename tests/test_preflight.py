@@ -1,0 +1,88 @@
+"""Preflight facts: parsers on real tool output, and the local host through testinfra."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+
+import pytest
+import testinfra
+
+from rivaverify import preflight
+
+# nvidia-smi --query-gpu=index,name,driver_version,memory.total,compute_cap --format=csv,noheader,nounits
+SMI_CSV = "0, NVIDIA H100 80GB HBM3, 550.54.15, 81559, 9.0\n1, NVIDIA H100 80GB HBM3, 550.54.15, 81559, 9.0\n"
+TOPO = """\tGPU0\tGPU1\tNIC0\tCPU Affinity\tNUMA Affinity\tGPU NUMA ID
+GPU0\t X \tNV18\tPXB\t0-51\t0\t\tN/A
+GPU1\tNV18\t X \tPXB\t0-51\t0\t\tN/A
+NIC0\tPXB\tPXB\t X
+
+Legend:
+  X    = Self
+  NV#  = Connection traversing a bonded set of # NVLinks
+"""
+
+
+def test_parse_gpus():
+    gpus = preflight.parse_gpus(SMI_CSV)
+    assert gpus[0] == {"index": 0, "name": "NVIDIA H100 80GB HBM3", "driver_version": "550.54.15",
+                       "memory_gb": 79.6, "compute_capability": 9.0}
+    assert len(gpus) == 2
+    with pytest.raises(ValueError, match="unexpected nvidia-smi line"):
+        preflight.parse_gpus("garbage")
+
+
+def test_parse_topology():
+    assert preflight.parse_topology(TOPO) == {"GPU0-GPU1": "NV18"}
+
+
+def test_parse_meminfo_and_df():
+    mem = preflight.parse_meminfo("MemTotal:       24671232 kB\nMemFree: 1 kB\nMemAvailable:   12335616 kB\n")
+    assert mem == pytest.approx({"total_gb": 23.53, "available_gb": 11.76}, abs=0.01)
+    df = "Filesystem 1024-blocks Used Available Capacity Mounted on\n/dev/vda 263174212 1 83886080 22% /\n"
+    assert preflight.parse_df(df) == 80.0
+
+
+@pytest.fixture(scope="module")
+def host():
+    return testinfra.get_host("local://")
+
+
+def test_local_host_facts(host, tmp_path):
+    facts = preflight.os_facts(host)
+    assert facts["os"] == "linux" and facts["cpus"] >= 1 and facts["kernel"]
+    assert 0 < preflight.memory(host)["available_gb"] <= preflight.memory(host)["total_gb"]
+    where, free = preflight.disk_free_gb(host, str(tmp_path / "not" / "yet"))
+    assert where == str(tmp_path) and free > 0
+
+
+def test_listening_port_and_its_owner(host):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        assert preflight.listening(host, port)
+        assert f"(pid {os.getpid()})" in preflight.port_owner(host, port)
+    assert not preflight.listening(host, port)
+
+
+def test_preflight_suite_names_a_taken_port_and_its_owner(pytester, monkeypatch):
+    """Phase 010 against this host, with the Riva port held by this test."""
+    from tests.conftest import ROOT
+
+    with socket.socket() as sock:
+        sock.bind(("0.0.0.0", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        monkeypatch.setenv("RIVA__HOST", f"localhost:{port}")
+        monkeypatch.setenv("RIVA__STATE_DIR", str(pytester.path / "state"))
+        monkeypatch.setenv("RIVA__REPORTS_DIR", str(pytester.path / "reports"))
+        monkeypatch.chdir(ROOT)
+        result = pytester.runpytest_subprocess(str(ROOT / "suites" / "test_010_preflight.py"), "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=4, failed=1, skipped=4)
+    owner = f"(pid {os.getpid()})"
+    result.stdout.fnmatch_lines([f"*ports needed by the deployment are taken: riva grpc {port} by *{owner}*"])
+    facts = json.loads((pytester.path / "state" / "010.json").read_text())["facts"]
+    assert facts["ports_listening"][f"riva grpc {port}"] is True
+    assert facts["os"]["os"] == "linux"
