@@ -123,7 +123,9 @@ def _skip_reason(report: pytest.TestReport) -> str:
 def _message(report: pytest.TestReport) -> str:
     crash = getattr(report.longrepr, "reprcrash", None)
     text = crash.message if crash is not None else str(report.longrepr or "")
-    return text.strip().splitlines()[0][:500] if text.strip() else "failed"
+    first, *rest = text.strip().splitlines() or ["failed"]
+    lines = [first] + [line for line in rest if not line.startswith(("assert ", "+  where"))]
+    return "\n".join(lines[:8])[:2000]
 
 
 TRACKER_KEY = pytest.StashKey[Tracker]()
@@ -216,7 +218,8 @@ class PhaseRunner:
         tr.section("riva-verify next steps", red=True)
         later = sorted(r.phase.label for r in tracker.records.values() if r.status == "not_run")
         for rec in failed:
-            tr.write_line(f"phase {rec.phase.label} failed: {rec.failures[0]['message'] if rec.failures else ''}")
+            first = rec.failures[0]["message"].splitlines()[0] if rec.failures else ""
+            tr.write_line(f"phase {rec.phase.label} failed: {first}")
             if later:
                 tr.write_line(f"  not run because of it: {', '.join(later)}")
             for line in next_steps(self.config, rec):

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PLUGINS = """
 pytest_plugins = [
     "plugins.settings", "plugins.phases", "plugins.state", "plugins.dryrun",
-    "plugins.reports", "plugins.bundle", "fixtures.settings", "fixtures.host",
+    "plugins.reports", "plugins.bundle", "fixtures.settings", "fixtures.host", "fixtures.modelrepo",
 ]
 """
 

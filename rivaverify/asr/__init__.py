@@ -1,0 +1,1 @@
+"""ASR helpers: Riva client calls, audio loading, WER and latency statistics."""

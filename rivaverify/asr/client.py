@@ -1,0 +1,127 @@
+"""Calls to a Riva ASR server through NVIDIA's own client (riva.client), timed."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import grpc
+import riva.client
+from riva.client.proto import health_pb2, health_pb2_grpc, riva_asr_pb2
+
+from rivaverify.asr.audio import Audio
+
+
+def auth(host: str, ssl_cert: str | None = None, api_key: str | None = None) -> riva.client.Auth:
+    """A Riva connection; TLS when a root certificate is given, the API key sent as metadata."""
+    metadata = [["x-api-key", api_key]] if api_key else None
+    return riva.client.Auth(ssl_root_cert=ssl_cert, use_ssl=bool(ssl_cert), uri=host, metadata_args=metadata)
+
+
+def health(a: riva.client.Auth, timeout: float = 5) -> str:
+    """grpc.health.v1 status of the server ('SERVING', 'NOT_SERVING', ...)."""
+    stub = health_pb2_grpc.HealthStub(a.channel)
+    resp = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout, metadata=a.get_auth_metadata())
+    return health_pb2.HealthCheckResponse.ServingStatus.Name(resp.status)
+
+
+def list_models(a: riva.client.Auth, timeout: float = 10) -> dict[str, dict[str, str]]:
+    """Model name -> parameters, as GetRivaSpeechRecognitionConfig lists them."""
+    stub = riva.client.ASRService(a).stub
+    resp = stub.GetRivaSpeechRecognitionConfig(
+        riva_asr_pb2.RivaSpeechRecognitionConfigRequest(), timeout=timeout, metadata=a.get_auth_metadata())
+    return {c.model_name: dict(c.parameters) for c in resp.model_config}
+
+
+def config(audio: Audio, language_code: str, punctuation: bool = False, model: str = "",
+           encoding: int = riva.client.AudioEncoding.LINEAR_PCM) -> riva_asr_pb2.RecognitionConfig:
+    return riva_asr_pb2.RecognitionConfig(
+        encoding=encoding, sample_rate_hertz=audio.rate, audio_channel_count=audio.channels,
+        language_code=language_code, max_alternatives=1, enable_automatic_punctuation=punctuation,
+        verbatim_transcripts=not punctuation, model=model)
+
+
+@dataclass
+class Offline:
+    transcript: str
+    seconds: float
+    response: riva_asr_pb2.RecognizeResponse
+
+
+def recognize(a: riva.client.Auth, audio: Audio, cfg: riva_asr_pb2.RecognitionConfig, data: bytes | None = None,
+              timeout: float = 60) -> Offline:
+    """One Recognize call; `data` (the file's own bytes) for encodings other than LINEAR_PCM."""
+    stub = riva.client.ASRService(a).stub
+    start = time.perf_counter()
+    resp = stub.Recognize(riva_asr_pb2.RecognizeRequest(config=cfg, audio=data if data is not None else audio.pcm),
+                          timeout=timeout, metadata=a.get_auth_metadata())
+    seconds = time.perf_counter() - start
+    text = " ".join(r.alternatives[0].transcript.strip() for r in resp.results if r.alternatives)
+    return Offline(" ".join(text.split()), seconds, resp)
+
+
+@dataclass
+class Received:
+    at: float  # seconds since the stream started
+    is_final: bool
+    transcript: str
+    stability: float
+    audio_processed: float
+    chunks_sent: int  # how many audio chunks had been sent when it arrived
+
+
+@dataclass
+class Streamed:
+    sent_at: list[float] = field(default_factory=list)  # per audio chunk, seconds since start
+    received: list[Received] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def finals(self) -> list[Received]:
+        return [r for r in self.received if r.is_final]
+
+    @property
+    def partials(self) -> list[Received]:
+        return [r for r in self.received if not r.is_final]
+
+    @property
+    def transcript(self) -> str:
+        return " ".join(" ".join(f.transcript.split()) for f in self.finals if f.transcript.strip())
+
+
+def stream(a: riva.client.Auth, audio: Audio, cfg: riva_asr_pb2.RecognitionConfig, chunk_ms: float = 100,
+           realtime: bool = False, interim: bool = True, timeout: float = 120) -> Streamed:
+    """One StreamingRecognize: the config first, then the chunks (at real-time pace if asked)."""
+    out = Streamed()
+    chunks = audio.chunks(chunk_ms)
+    lock = threading.Lock()
+    start = time.perf_counter()
+
+    def requests() -> Iterator[riva_asr_pb2.StreamingRecognizeRequest]:
+        yield riva_asr_pb2.StreamingRecognizeRequest(
+            streaming_config=riva_asr_pb2.StreamingRecognitionConfig(config=cfg, interim_results=interim))
+        for i, chunk in enumerate(chunks):
+            if realtime:
+                due = start + i * chunk_ms / 1000
+                time.sleep(max(0.0, due - time.perf_counter()))
+            with lock:
+                out.sent_at.append(time.perf_counter() - start)
+            yield riva_asr_pb2.StreamingRecognizeRequest(audio_content=chunk)
+
+    stub = riva.client.ASRService(a).stub
+    for resp in stub.StreamingRecognize(requests(), timeout=timeout, metadata=a.get_auth_metadata()):
+        at = time.perf_counter() - start
+        with lock:
+            sent = len(out.sent_at)
+        for r in resp.results:
+            text = r.alternatives[0].transcript if r.alternatives else ""
+            out.received.append(Received(at, r.is_final, text, r.stability, r.audio_processed, sent))
+    out.seconds = time.perf_counter() - start
+    return out
+
+
+def grpc_code(exc: BaseException) -> str:
+    """The gRPC status code name of an RPC error ('' for other errors)."""
+    return exc.code().name if isinstance(exc, grpc.RpcError) and hasattr(exc, "code") else ""

@@ -1,0 +1,48 @@
+"""Phase 030: the Triton model repository the deployment serves, each problem with its file and reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from rivaverify import modelrepo
+
+pytestmark = [pytest.mark.smoke, pytest.mark.production]
+
+
+@pytest.fixture(scope="module")
+def repository(model_repo):
+    return modelrepo.read(model_repo)
+
+
+def _assert_none(repo, check: str, what: str) -> None:
+    problems = repo.problems_of(check)
+    assert not problems, f"{what} in {repo.path}:\n  " + "\n  ".join(str(p) for p in problems)
+
+
+def test_repository_holds_models(repository, record_fact):
+    record_fact("model_repo", str(repository.path))
+    record_fact("models", {
+        name: {"backend": m.config.backend or m.config.platform, "versions": m.versions, "steps": m.steps}
+        for name, m in repository.models.items() if m.config is not None
+    })
+    _assert_none(repository, "repository", "no usable repository")
+
+
+def test_every_config_parses_as_model_config(repository):
+    _assert_none(repository, "parse", "config.pbtxt that does not parse as a Triton ModelConfig")
+
+
+def test_every_config_name_matches_its_folder(repository):
+    _assert_none(repository, "name", "model names that differ from their folders")
+
+
+def test_every_model_sets_a_backend_or_platform(repository):
+    _assert_none(repository, "backend", "models without a backend or platform")
+
+
+def test_every_model_has_a_numeric_version_with_files(repository):
+    _assert_none(repository, "version", "models without a usable version directory")
+
+
+def test_ensemble_steps_point_at_existing_models(repository):
+    _assert_none(repository, "ensemble", "ensembles with broken steps")
