@@ -7,6 +7,7 @@ pytest_plugins = [
     "plugins.dryrun",
     "plugins.reports",
     "plugins.bundle",
+    "plugins.diagnostics",
     "fixtures.settings",
     "fixtures.host",
     "fixtures.modelrepo",

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import os
+import runpy
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-PLUGINS = """
-pytest_plugins = [
-    "plugins.settings", "plugins.phases", "plugins.state", "plugins.dryrun",
-    "plugins.reports", "plugins.bundle", "fixtures.settings", "fixtures.host", "fixtures.modelrepo",
-]
-"""
+# The pytester dirs register exactly the plugins and fixtures the root conftest.py registers.
+PLUGINS = f"pytest_plugins = {runpy.run_path(str(ROOT / 'conftest.py'))['pytest_plugins']!r}\n"
 
 
 @pytest.fixture(autouse=True)

@@ -56,7 +56,7 @@ class LocalRuntime(Runtime):
         if self.proc is not None:
             raise RuntimeError("this runtime already started a deployment")
         spec.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(spec.log_path, "ab") as log:
+        with open(spec.log_path, "wb") as log:  # one log per deployment: old errors must not be diagnosed
             self.proc = subprocess.Popen(spec.argv, env=spec.env, cwd=spec.cwd, stdin=subprocess.DEVNULL,
                                          stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.spec = spec
