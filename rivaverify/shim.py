@@ -62,11 +62,15 @@ class ShimError(ValueError):
 def _check_repository(model_repository: str) -> str:
     repo = os.fspath(model_repository)
     if not repo or "\0" in repo or "\n" in repo:
-        raise ShimError(f"model repository {repo!r} is empty or holds NUL/newline: pass a folder path, e.g. "
-                        "--model-repository /data/models")
+        raise ShimError(
+            f"model repository {repo!r} is empty or holds NUL/newline: pass a folder path, e.g. "
+            "--model-repository /data/models"
+        )
     if not (repo.startswith("/") or _URL.match(repo)):
-        raise ShimError(f"model repository {repo!r} is relative: tritonserver would resolve it from its own "
-                        "working directory; pass an absolute path (or an s3:// / gs:// URL)")
+        raise ShimError(
+            f"model repository {repo!r} is relative: tritonserver would resolve it from its own "
+            "working directory; pass an absolute path (or an s3:// / gs:// URL)"
+        )
     return repo
 
 
@@ -76,8 +80,10 @@ def render(model_repository: str, real: str | None = None) -> str:
     if real is not None:
         real = os.fspath(real)
         if not real.startswith("/") or "\0" in real or "\n" in real:
-            raise ShimError(f"real tritonserver {real!r} must be an absolute path to the binary, e.g. "
-                            "--real /opt/tritonserver/bin/tritonserver")
+            raise ShimError(
+                f"real tritonserver {real!r} must be an absolute path to the binary, e.g. "
+                "--real /opt/tritonserver/bin/tritonserver"
+            )
     return _TEMPLATE.format(repo=shlex.quote(repo), real=shlex.quote(real or ""), log=LOG_PREFIX)
 
 

@@ -51,8 +51,11 @@ def default_env(layout) -> dict[str, str]:
 
 def run(layout, argv, path_dirs=None, extra_env=None, program="tritonserver"):
     dirs = path_dirs if path_dirs is not None else [layout["shim"].parent, layout["real"].parent]
-    env = {"PATH": ":".join(map(str, dirs)) + ":/usr/bin:/bin", "RECORD": str(layout["record"]),
-           **(extra_env or {})}
+    env = {
+        "PATH": ":".join(map(str, dirs)) + ":/usr/bin:/bin",
+        "RECORD": str(layout["record"]),
+        **(extra_env or {}),
+    }
     layout["record"].unlink(missing_ok=True)
     proc = subprocess.run([program, *argv], env=env, capture_output=True, timeout=10)
     recorded = None
@@ -62,8 +65,11 @@ def run(layout, argv, path_dirs=None, extra_env=None, program="tritonserver"):
 
 
 def expected_argv(argv: list[bytes], repo: str = REPO) -> list[bytes]:
-    given_repo = any(a in (b"--model-repository", b"--model-store") or a.startswith((b"--model-repository=",
-                     b"--model-store=")) for a in argv)
+    given_repo = any(
+        a in (b"--model-repository", b"--model-store")
+        or a.startswith((b"--model-repository=", b"--model-store="))
+        for a in argv
+    )
     return argv if given_repo else [b"--model-repository=" + repo.encode(), *argv]
 
 
@@ -104,10 +110,16 @@ def test_injects_when_no_repository_given(layout):
     assert f"[SHIM] Injected --model-repository={REPO}".encode() in proc.stderr
 
 
-@pytest.mark.parametrize("given_args", [
-    ["--model-repository=/other"], ["--model-repository", "/other"],
-    ["--model-store=/other"], ["--model-store", "/other"], ["--x", "1", "--model-repository=/other", "--y"],
-])
+@pytest.mark.parametrize(
+    "given_args",
+    [
+        ["--model-repository=/other"],
+        ["--model-repository", "/other"],
+        ["--model-store=/other"],
+        ["--model-store", "/other"],
+        ["--x", "1", "--model-repository=/other", "--y"],
+    ],
+)
 def test_keeps_a_repository_the_caller_gave(layout, given_args):
     proc, argv = run(layout, given_args)
     assert argv[1:] == given_args
@@ -137,8 +149,11 @@ def test_signals_reach_the_real_binary(tmp_path):
     real = _exe(tmp_path / "real" / "bin" / "tritonserver", SLEEPER)
     s = shim.install(tmp_path / "shim", REPO)
     record = tmp_path / "argv"
-    proc = subprocess.Popen(["tritonserver"], env={"PATH": f"{s.parent}:{real.parent}:/usr/bin:/bin",
-                            "RECORD": str(record)}, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ["tritonserver"],
+        env={"PATH": f"{s.parent}:{real.parent}:/usr/bin:/bin", "RECORD": str(record)},
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 10
     while not record.exists() and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -191,11 +206,29 @@ def test_no_real_binary_is_a_clear_error(layout):
 ARG = st.one_of(
     st.binary(max_size=12).map(lambda b: b.replace(b"\0", b"")),
     st.text(max_size=12).map(lambda t: t.replace("\0", "").encode()),
-    st.sampled_from([
-        b"--model-repository", b"--model-store", b"--model-repository=/x", b"--model-store=/y",
-        b"--model-repository=", b"--model-repositoryX", b"-model-repository", b"--model-store-x=1",
-        b"", b" ", b"'", b'"', b"\n", b"$PATH", b"*", b"\\", b"--", b"-e", b"a b",
-    ]),
+    st.sampled_from(
+        [
+            b"--model-repository",
+            b"--model-store",
+            b"--model-repository=/x",
+            b"--model-store=/y",
+            b"--model-repository=",
+            b"--model-repositoryX",
+            b"-model-repository",
+            b"--model-store-x=1",
+            b"",
+            b" ",
+            b"'",
+            b'"',
+            b"\n",
+            b"$PATH",
+            b"*",
+            b"\\",
+            b"--",
+            b"-e",
+            b"a b",
+        ]
+    ),
 )
 
 
@@ -221,8 +254,19 @@ def test_parse_cmdline_keeps_empty_and_odd_arguments():
 
 
 def test_model_repository_values_both_forms():
-    argv = ["tritonserver", "--model-repository=/a", "--model-store", "/b", "--model-repository", "/c",
-            "--model-store=/d", "--model-repository=", "--model-repositoryX=/no", "--log-file", "x"]
+    argv = [
+        "tritonserver",
+        "--model-repository=/a",
+        "--model-store",
+        "/b",
+        "--model-repository",
+        "/c",
+        "--model-store=/d",
+        "--model-repository=",
+        "--model-repositoryX=/no",
+        "--log-file",
+        "x",
+    ]
     assert shim.model_repository_values(argv) == ["/a", "/b", "/c", "/d", ""]
     assert shim.model_repository_values(["--model-repository"]) == []
     assert shim.model_repository_values(["--model-repository", "--model-store=/v"]) == ["--model-store=/v"]
@@ -254,6 +298,10 @@ def test_cli_bad_input_names_the_problem(tmp_path, capsys):
 def test_console_script(tmp_path):
     exe = Path(sys.executable).parent / "rivaverify"
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "rivaverify.cli"]
-    out = subprocess.run([*cmd, "shim", "install", str(tmp_path), "--model-repository", REPO, "--print"],
-                         capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        [*cmd, "shim", "install", str(tmp_path), "--model-repository", REPO, "--print"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert out.returncode == 0 and out.stdout == shim.render(REPO)
