@@ -1,0 +1,76 @@
+"""The `rivalite` command: pack, deploy, serve, triton-home."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rivalite.errors import RivaLiteError
+
+
+def _pack(args) -> int:
+    from rivalite.artifact import pack
+
+    print(pack(args.out_dir, args.model, name=args.name, version=args.version))
+    return 0
+
+
+def _deploy(args) -> int:
+    from rivalite.artifact import deploy
+
+    print(deploy(args.artifact, args.out_dir, cpu_threads=args.cpu_threads))
+    return 0
+
+
+def _triton_home(args) -> int:
+    from rivalite import triton
+
+    print(triton.prepare_home(args.home))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="rivalite", description="riva-lite, a CPU Riva-compatible ASR target."
+    )
+    verbs = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = verbs.add_parser("pack", help="build <name>-deployable_v<N>.tar.gz from a Whisper model")
+    p.add_argument("out_dir", metavar="OUT_DIR")
+    p.add_argument(
+        "--model",
+        metavar="PATH",
+        help="CTranslate2 Whisper model folder (default: $RIVALITE_MODEL, else the pinned tiny.en)",
+    )
+    p.add_argument("--name", help="artifact and model name prefix (default: whisper-tiny-en-US)")
+    p.add_argument("--version", type=int, default=1, help="N in _v<N> (default 1)")
+    p.set_defaults(func=_pack)
+
+    p = verbs.add_parser("deploy", help="write a Triton model repository to OUT_DIR/models")
+    p.add_argument("artifact", metavar="ARTIFACT", help="the .tar.gz from `rivalite pack`, or its .riva file")
+    p.add_argument("out_dir", metavar="OUT_DIR")
+    p.add_argument("--cpu-threads", type=int, help="Whisper's CPU threads (default: cores, at most 4)")
+    p.set_defaults(func=_deploy)
+
+    p = verbs.add_parser("serve", add_help=False, help="Riva's gRPC API alone (start-riva runs it)")
+    p.set_defaults(func=None)
+
+    p = verbs.add_parser("triton-home", help="prepare and print the folder start-riva runs Triton from")
+    p.add_argument("--home", help="where (default: $RIVALITE_TRITON_HOME, else ~/.cache/rivalite/...)")
+    p.set_defaults(func=_triton_home)
+
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve"]:
+        from rivalite.server import main as serve_main
+
+        return serve_main(argv[1:])
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except RivaLiteError as e:
+        print(f"rivalite: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,273 @@
+"""start-riva: riva-lite's launcher, shaped like NVIDIA's, bug included.
+
+It starts the `tritonserver` found on PATH WITHOUT --model-repository (the repository is /data/models, or
+RIVA_MODEL_REPO, but only a tritonserver shim on PATH passes it on), waits for Triton's /v2/health/ready,
+starts the Riva API (`python -m rivalite.server`), logs "Riva server is ready..." once the API answers,
+and then watches both: when one exits it stops the other and exits 1; SIGTERM/SIGINT stop both and exit 0.
+Children run in their own process groups and get SIGTERM if the launcher dies, so nothing outlives it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+
+from rivalite import triton
+from rivalite.errors import RivaLiteError
+
+REPO_ENV, DEFAULT_REPO = "RIVA_MODEL_REPO", "/data/models"
+WAITING = "Riva waiting for Triton server to load all models...retrying in 1 second"
+READY = "Riva server is ready..."
+EXITED = "One of the processes has exited unexpectedly. Stopping container."
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def _bool(text: str) -> bool:
+    if text.lower() not in ("true", "false", "1", "0"):
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return text.lower() in ("true", "1")
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is out of range (0 picks a free port)")
+    return port
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="start-riva", description="Start riva-lite: tritonserver and Riva's API."
+    )
+    p.add_argument(
+        "--riva-uri",
+        "--riva_uri",
+        dest="riva_uri",
+        default="0.0.0.0:50051",
+        help="HOST:PORT for Riva's gRPC API",
+    )
+    p.add_argument("--asr_service", type=_bool, default=True, metavar="true|false")
+    for other in ("nlp_service", "tts_service", "nmt_service"):
+        p.add_argument(f"--{other}", type=_bool, default=False, metavar="true|false", help="not in riva-lite")
+    p.add_argument("--triton-http-port", type=_port, default=8000, help="0 picks a free port")
+    p.add_argument("--triton-grpc-port", type=_port, default=8001, help="0 picks a free port")
+    p.add_argument("--triton-metrics-port", type=_port, default=8002, help="0 picks a free port")
+    p.add_argument("--triton-ready-timeout", type=float, default=180, metavar="SECONDS")
+    p.add_argument("--api-ready-timeout", type=float, default=30, metavar="SECONDS")
+    p.add_argument("--ssl_server_cert", help="PEM certificate: Riva's API serves TLS")
+    p.add_argument("--ssl_server_key", help="PEM private key for --ssl_server_cert")
+    args = p.parse_args(argv)
+    if bool(args.ssl_server_cert) != bool(args.ssl_server_key):
+        p.error("TLS needs both --ssl_server_cert and --ssl_server_key")
+    host, _, port = args.riva_uri.rpartition(":")
+    if not host or not port.isdigit():
+        p.error(f"--riva-uri {args.riva_uri!r} must be HOST:PORT, e.g. 0.0.0.0:50051")
+    for name in ("triton_http_port", "triton_grpc_port", "triton_metrics_port"):
+        if getattr(args, name) == 0:
+            setattr(args, name, free_port())
+    return args
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the launcher dies (Linux prctl PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def spawn(
+    cmd: list[str], env: dict[str, str] | None = None, executable: str | None = None
+) -> subprocess.Popen:
+    return subprocess.Popen(
+        cmd, executable=executable, env=env, start_new_session=True, preexec_fn=_die_with_parent
+    )
+
+
+def stop(procs: list[subprocess.Popen], timeout: float = 20) -> None:
+    """SIGTERM each (in order), wait, then SIGKILL its whole process group (Triton's backend stubs too)."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                say(f"riva-lite: pid {proc.pid} ignored SIGTERM for {timeout:.0f}s: killing it")
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        proc.wait()
+
+
+class Launcher:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.procs: list[subprocess.Popen] = []
+        self.stopping = False
+
+    def on_signal(self, signum, frame) -> None:
+        self.stopping = True
+
+    def alive(self) -> bool:
+        """False once a child exited (logs it) or a stop was asked for."""
+        if self.stopping:
+            return False
+        for proc in self.procs:
+            if proc.poll() is not None:
+                say(f"riva-lite: {proc.args[0]} (pid {proc.pid}) exited with status {proc.returncode}")
+                say(EXITED)
+                return False
+        return True
+
+    def wait_triton(self) -> bool:
+        url = f"http://127.0.0.1:{self.args.triton_http_port}/v2/health/ready"
+        deadline, next_log = time.monotonic() + self.args.triton_ready_timeout, 0.0
+        while self.alive():
+            now = time.monotonic()
+            if now >= next_log:
+                say(WAITING)
+                next_log = now + 1
+            try:
+                with urllib.request.urlopen(url, timeout=1) as r:
+                    if r.status == 200:
+                        return True
+            except OSError:
+                pass
+            if now > deadline:
+                say(
+                    f"riva-lite: Triton was not ready at {url} within {self.args.triton_ready_timeout:.0f}s: "
+                    "see tritonserver's log above (a model that failed to load?)"
+                )
+                return False
+            time.sleep(0.05)
+        return False
+
+    def api_answers(self) -> bool:
+        host, _, port = self.args.riva_uri.rpartition(":")
+        host = "127.0.0.1" if host in ("0.0.0.0", "[::]", "::") else host.strip("[]")
+        if self.args.ssl_server_cert:  # a TLS handshake answers; no client certificate to verify with
+            try:
+                ctx = ssl.create_default_context()
+                ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+                ctx.set_alpn_protocols(["h2"])
+                with socket.create_connection((host, int(port)), timeout=1) as s, ctx.wrap_socket(s):
+                    return True
+            except OSError:
+                return False
+        import grpc
+        from riva.client.proto import health_pb2, health_pb2_grpc
+
+        with grpc.insecure_channel(f"{host}:{port}") as channel:
+            try:
+                reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
+                return reply.status == health_pb2.HealthCheckResponse.SERVING
+            except grpc.RpcError:
+                return False
+
+    def wait_api(self) -> bool:
+        deadline = time.monotonic() + self.args.api_ready_timeout
+        while self.alive():
+            if self.api_answers():
+                return True
+            if time.monotonic() > deadline:
+                say(
+                    f"riva-lite: Riva's API did not answer on {self.args.riva_uri} within "
+                    f"{self.args.api_ready_timeout:.0f}s"
+                )
+                return False
+            time.sleep(0.05)
+        return False
+
+    def run(self) -> int:
+        args = self.args
+        for other in ("nlp_service", "tts_service", "nmt_service"):
+            if getattr(args, other):
+                say(f"riva-lite: --{other}=true ignored: riva-lite serves ASR only")
+        home = triton.prepare_home()
+        triton.check_libpython()
+        env = triton.env(home)
+        exe = shutil.which("tritonserver", path=env["PATH"])
+        repo = os.environ.get(REPO_ENV) or DEFAULT_REPO
+        say(f"Riva model repository: {repo}")
+        say(f"Starting tritonserver ({exe})")
+        self.procs.append(
+            spawn(
+                [
+                    "tritonserver",
+                    "--log-verbose=0",
+                    "--disable-auto-complete-config",
+                    "--allow-gpu-metrics=false",
+                    f"--http-port={args.triton_http_port}",
+                    f"--grpc-port={args.triton_grpc_port}",
+                    f"--metrics-port={args.triton_metrics_port}",
+                    f"--backend-directory={home / 'backends'}",
+                ],
+                env=env,
+                executable=exe,
+            )
+        )
+        if not self.wait_triton():
+            return self.finish(1)
+        api = [
+            sys.executable,
+            "-m",
+            "rivalite.server",
+            f"--riva_uri={args.riva_uri}",
+            f"--triton_uri=127.0.0.1:{args.triton_grpc_port}",
+            f"--asr_service={str(args.asr_service).lower()}",
+        ]
+        if args.ssl_server_cert:
+            api += [f"--ssl_server_cert={args.ssl_server_cert}", f"--ssl_server_key={args.ssl_server_key}"]
+        say("Starting Riva Speech Services API server")
+        self.procs.append(spawn(api))
+        if not self.wait_api():
+            return self.finish(1)
+        say(READY)
+        while self.alive():
+            time.sleep(0.1)
+        return self.finish(0 if self.stopping else 1)
+
+    def finish(self, code: int) -> int:
+        if self.stopping:
+            say("riva-lite: stopping Riva and Triton")
+            code = 0
+        stop(list(reversed(self.procs)))
+        return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    launcher = Launcher(args)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, launcher.on_signal)
+    try:
+        return launcher.run()
+    except RivaLiteError as e:
+        say(f"start-riva: error: {e}")
+        return launcher.finish(2)
+    finally:
+        stop(launcher.procs)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
