@@ -11,4 +11,6 @@ pytest_plugins = [
     "fixtures.settings",
     "fixtures.host",
     "fixtures.modelrepo",
+    "fixtures.deployment",
+    "fixtures.asr",
 ]

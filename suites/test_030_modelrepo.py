@@ -10,7 +10,9 @@ pytestmark = [pytest.mark.smoke, pytest.mark.production]
 
 
 @pytest.fixture(scope="module")
-def repository(model_repo):
+def repository(model_repo, plan):
+    if plan.dry_run and not model_repo.is_dir():
+        pytest.skip("dry run")
     return modelrepo.read(model_repo)
 
 

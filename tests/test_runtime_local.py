@@ -7,7 +7,7 @@ import sys
 import time
 
 from rivaverify.runtime import LaunchSpec, get
-from rivaverify.runtime.local import session_pids
+from rivaverify.runtime.local import family, still_running
 
 # A launcher that starts a child which ignores SIGTERM, like a server slow to stop.
 LAUNCHER = """
@@ -42,10 +42,12 @@ def test_start_logs_processes_and_stop_leaves_nothing(tmp_path):
         assert rt.ports() == {"riva": 50051} and rt.host_url() == "local://"
         assert rt.exec(["echo", "hi"]).stdout == "hi\n"
     finally:
-        sid = rt.proc.pid
+        launcher = rt.proc.pid
+        before = family(launcher)
         rt.stop(timeout_s=3)
     assert not rt.alive()
-    assert session_pids(sid) == [], "a process of the deployment survived stop()"
+    assert len(before) == 2
+    assert still_running(before) == [], "a process of the deployment survived stop()"
 
 
 def test_exit_code_of_a_launcher_that_dies(tmp_path):

@@ -63,12 +63,20 @@ class Runtime(abc.ABC):
         """The deployment's live processes."""
 
     @abc.abstractmethod
+    def launch_env(self) -> dict[str, str]:
+        """The environment the launcher was started with."""
+
+    @abc.abstractmethod
     def host_url(self) -> str:
         """testinfra URL of where the deployment runs (local://, docker://ID)."""
 
     @abc.abstractmethod
     def ports(self) -> dict[str, int]:
         """Name -> port on this host."""
+
+    def launcher(self) -> Proc | None:
+        """The start-riva process (a bash script in Riva's image, a Python script in riva-lite)."""
+        return next((p for p in self.processes() if any(Path(a).name == "start-riva" for a in p.argv[:2])), None)
 
     def find(self, name: str) -> list[Proc]:
         """Live processes whose program is `name`."""

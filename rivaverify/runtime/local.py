@@ -35,14 +35,33 @@ def cmdline(pid: int) -> list[str]:
     return [a.decode(errors="replace") for a in raw.split(b"\0")[:-1]]
 
 
-def session_pids(sid: int) -> list[int]:
-    pids = []
+def _all() -> dict[int, tuple[str, int, int]]:
+    out = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             st = _stat(int(entry))
-            if st is not None and st[2] == sid:
-                pids.append(int(entry))
-    return sorted(pids)
+            if st is not None:
+                out[int(entry)] = st
+    return out
+
+
+def still_running(pids: list[int]) -> list[int]:
+    """Those of `pids` that are alive (not gone, not zombies)."""
+    return [p for p in pids if _stat(p) is not None]
+
+
+def family(root: int) -> list[int]:
+    """`root`, its descendants (also those that started sessions of their own) and its session's members."""
+    procs = _all()
+    keep = {pid for pid, st in procs.items() if st[2] == root}
+    if root in procs:
+        keep.add(root)
+    grew = True
+    while grew:
+        new = {pid for pid, st in procs.items() if st[1] in keep and pid not in keep}
+        keep |= new
+        grew = bool(new)
+    return sorted(keep)
 
 
 class LocalRuntime(Runtime):
@@ -62,8 +81,8 @@ class LocalRuntime(Runtime):
         self.spec = spec
         _LIVE.add(self)
 
-    def _signal_all(self, sig: int) -> None:
-        for pid in session_pids(self.proc.pid):
+    def _signal_all(self, sig: int, pids: list[int] | None = None) -> None:
+        for pid in pids if pids is not None else family(self.proc.pid):
             try:
                 os.kill(pid, sig)
             except ProcessLookupError:
@@ -72,6 +91,7 @@ class LocalRuntime(Runtime):
     def stop(self, timeout_s: float = 15) -> int | None:
         if self.proc is None:
             return None
+        started = family(self.proc.pid)  # seen now: once the launcher is gone, orphans leave its tree
         try:
             os.killpg(self.proc.pid, signal.SIGTERM)  # the launcher's group: it stops its children itself
         except ProcessLookupError:
@@ -79,15 +99,19 @@ class LocalRuntime(Runtime):
         try:
             self.proc.wait(timeout_s)
         except subprocess.TimeoutExpired:
-            self._signal_all(signal.SIGKILL)
+            self._signal_all(signal.SIGKILL, started)
             self.proc.wait(5)
         deadline = time.monotonic() + timeout_s
-        while session_pids(self.proc.pid) and time.monotonic() < deadline:
-            self._signal_all(signal.SIGTERM if time.monotonic() < deadline - 5 else signal.SIGKILL)
+        while self._left(started) and time.monotonic() < deadline:
+            self._signal_all(signal.SIGTERM if time.monotonic() < deadline - 5 else signal.SIGKILL, self._left(started))
             time.sleep(0.1)
-        self._signal_all(signal.SIGKILL)
+        self._signal_all(signal.SIGKILL, self._left(started))
         _LIVE.discard(self)
         return self.proc.returncode
+
+    def _left(self, started: list[int]) -> list[int]:
+        """Processes of the deployment still alive: those seen at stop, and any new in its family."""
+        return sorted(set(still_running(started)) | set(family(self.proc.pid)))
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -109,11 +133,14 @@ class LocalRuntime(Runtime):
         if self.proc is None:
             return []
         out = []
-        for pid in session_pids(self.proc.pid):
+        for pid in family(self.proc.pid):
             st = _stat(pid)
             if st is not None:
                 out.append(Proc(pid, st[1], st[0], cmdline(pid)))
         return out
+
+    def launch_env(self) -> dict[str, str]:
+        return dict(self.spec.env) if self.spec else {}
 
     def host_url(self) -> str:
         return "local://"

@@ -1,0 +1,60 @@
+"""WER, corpus manifests and audio loading (no server needed)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rivaverify.asr import audio, corpus
+from rivaverify.asr.wer import normalize, score, wer
+from tests.conftest import ROOT
+
+
+def test_normalizer_makes_casing_punctuation_and_numbers_uniform():
+    assert normalize("What is Natural-Language processing?") == "what is natural language processing"
+    assert normalize("It's twenty dollars, Mr. Smith.") == normalize("it is $20 mister smith")
+
+
+def test_corpus_wer_is_total_errors_over_total_reference_words():
+    s = score(["a b c d", "e f"], ["a x c d", "e f g h"])  # 1 substitution + 2 insertions over 6 words
+    assert (s.substitutions, s.deletions, s.insertions, s.reference_words) == (1, 0, 2, 6)
+    assert s.wer == pytest.approx(3 / 6)
+    assert wer("what is natural language processing", "What is natural language processing?") == 0
+    with pytest.raises(ValueError, match="no words"):
+        score([""], ["x"])
+
+
+def test_the_project_corpus_loads_and_matches_its_files():
+    for manifest in ("manifest.json", "formats.json"):
+        utts = corpus.load(ROOT / "audio" / manifest)
+        assert utts and all(u.path.is_file() for u in utts)
+        for u in utts:
+            a = audio.load_pcm16(u.path)
+            assert a.duration_s == pytest.approx(u.duration, abs=0.01), u.id
+    main = corpus.load(ROOT / "audio" / "manifest.json")
+    assert len(main) >= 21 and main[0].path.name == "en-US_sample.wav"
+    assert all(2 <= u.duration <= 20 for u in main)
+
+
+def test_manifest_errors_name_the_file_and_line(tmp_path):
+    m = tmp_path / "m.json"
+    with pytest.raises(corpus.ManifestError, match="not found: set RIVA__CORPUS"):
+        corpus.load(m)
+    m.write_text(json.dumps({"audio_filepath": "x.wav", "text": "hi"}) + "\n")
+    with pytest.raises(corpus.ManifestError, match=r"m.json:1: not a manifest line"):
+        corpus.load(m)
+    m.write_text(json.dumps({"audio_filepath": "x.wav", "text": "hi", "duration": 1}) + "\n")
+    with pytest.raises(corpus.ManifestError, match=r"m.json:1: audio file .*x.wav not found"):
+        corpus.load(m)
+
+
+def test_audio_chunks_cover_the_pcm(tmp_path):
+    a = audio.load_pcm16(ROOT / "audio" / "fmt-48k-stereo.wav")
+    assert (a.rate, a.channels) == (48000, 2)
+    chunks = a.chunks(100)
+    assert b"".join(chunks) == a.pcm and len(chunks[0]) == 4800 * 2 * 2
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF nonsense")
+    with pytest.raises(ValueError, match="bad.wav: cannot decode audio"):
+        audio.load_pcm16(bad)
