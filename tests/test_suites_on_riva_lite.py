@@ -1,0 +1,168 @@
+"""The suites run against riva-lite, as a user runs them: the fix, the bug, a taken port, a server killed
+mid-run, Ctrl-C. After every one, no process of the deployment is left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def free_ports(n: int) -> list[int]:
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+@pytest.fixture(scope="module")
+def work_dir(tmp_path_factory):
+    """One artifact and model repository for every run of this module (riva-lite packs it once)."""
+    pytest.importorskip("pytriton", reason="needs the lite extra: pip install -e '.[lite]'")
+    return tmp_path_factory.mktemp("work")
+
+
+class Run:
+    def __init__(self, tmp_path: Path, work_dir: Path, extra_env: dict[str, str] | None = None):
+        riva, http, grpc_, metrics = free_ports(4)
+        self.ports = {"riva": riva, "http": http, "grpc": grpc_, "metrics": metrics}
+        self.reports, self.state = tmp_path / "reports", tmp_path / "state"
+        self.env = {k: v for k, v in os.environ.items() if not k.upper().startswith("RIVA__")}
+        self.env.update({
+            "RIVA__HOST": f"localhost:{riva}", "RIVA__TRITON_HTTP_PORT": str(http),
+            "RIVA__TRITON_GRPC_PORT": str(grpc_), "RIVA__TRITON_METRICS_PORT": str(metrics),
+            "RIVA__REPORTS_DIR": str(self.reports), "RIVA__STATE_DIR": str(self.state),
+            "RIVA__WORK_DIR": str(work_dir), **(extra_env or {}),
+        })
+
+    def pytest(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        cmd = [sys.executable, "-m", "pytest", "suites/", "-p", "no:cacheprovider", *args]
+        return subprocess.run(cmd, cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout)
+
+    def state_of(self, phase: str) -> dict:
+        return json.loads((self.state / f"{phase}.json").read_text())
+
+    def leftovers(self) -> list[str]:
+        """Processes that still carry one of this run's ports in their command line."""
+        marks = [f"={p}" for p in self.ports.values()] + [f":{self.ports['riva']}"]
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == os.getpid():
+                continue
+            try:
+                cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if state != "Z" and any(m in cmd for m in marks) and "pytest" not in cmd:
+                found.append(f"{entry}: {cmd[:200]}")
+        return found
+
+
+def test_the_fix_smoke_passes_through_the_shim(tmp_path, work_dir):
+    run = Run(tmp_path, work_dir)
+    result = run.pytest("-m", "smoke")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    for phase in ("010", "030", "040", "050"):
+        assert run.state_of(phase)["status"] == "passed"
+    argv = run.state_of("040")["facts"]["tritonserver_argv"]
+    repo_args = [a for a in argv if a.startswith("--model-repository")]
+    assert len(repo_args) == 1 and repo_args[0].startswith(f"--model-repository={work_dir}/deploy/"), argv
+    figures = run.state_of("050")["figures"]
+    assert figures["recognize.wer"]["transcript"] == "what is natural language processing"
+    assert (run.reports / "smoke.html").is_file() and (run.reports / "logs" / "riva-local.log").is_file()
+    assert "Riva server is ready" in (run.reports / "logs" / "riva-local.log").read_text()
+    assert run.leftovers() == []
+
+
+def test_the_bug_without_the_shim_fails_040_with_the_shim_next_step(tmp_path, work_dir):
+    run = Run(tmp_path, work_dir, {"RIVA__SHIM": "false"})
+    result = run.pytest("-m", "smoke")
+    assert result.returncode == 1
+    out = result.stdout
+    assert "040 deploy       FAILED" in out and "050 smoke        NOT_RUN" in out
+    assert "next step: tritonserver started without --model-repository: the shim is not first on PATH" in out
+    assert "--model-repository must be specified" in (run.reports / "logs" / "riva-local.log").read_text()
+    assert run.state_of("050")["status"] == "not_run"
+    assert list(run.reports.glob("support-bundle-*.tar.gz"))
+    assert run.leftovers() == []
+
+
+def test_a_taken_port_fails_preflight_naming_it_and_runs_nothing_else(tmp_path, work_dir):
+    run = Run(tmp_path, work_dir)
+    with socket.socket() as holder:
+        holder.bind(("0.0.0.0", run.ports["http"]))
+        holder.listen()
+        result = run.pytest("-m", "smoke")
+    assert result.returncode == 1
+    assert f"triton http {run.ports['http']} by" in result.stdout
+    assert run.state_of("040")["status"] == "not_run"
+    assert run.leftovers() == []
+
+
+KILLER = """
+import os, signal, pytest
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    if "test_050_smoke" in item.nodeid and not item.config.stash.get(KEY, False):
+        item.config.stash[KEY] = True
+        for pid in os.listdir("/proc"):
+            try:
+                cmd = open(f"/proc/{pid}/cmdline", "rb").read()
+            except OSError:
+                continue
+            if b"tritonserver" in cmd.split(b"\\0")[0] and MARK in cmd:
+                os.kill(int(pid), signal.%s)
+
+KEY = pytest.StashKey[bool]()
+MARK = b"--http-port=%d"
+"""
+
+
+def _plugin(tmp_path: Path, run: Run, source: str) -> None:
+    (tmp_path / "plug").mkdir()
+    (tmp_path / "plug" / "disrupt.py").write_text(textwrap.dedent(source))
+    run.env["PYTHONPATH"] = os.pathsep.join([str(tmp_path / "plug"), run.env.get("PYTHONPATH", "")])
+
+
+def test_a_server_killed_mid_run_fails_with_a_clear_error_and_leaves_nothing(tmp_path, work_dir):
+    run = Run(tmp_path, work_dir)
+    _plugin(tmp_path, run, KILLER % ("SIGKILL", run.ports["http"]))
+    result = run.pytest("-m", "smoke", "-p", "disrupt")
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "050 smoke        FAILED" in result.stdout
+    failures = [f["message"] for f in run.state_of("050")["failures"]]
+    assert failures and all("failed with UNAVAILABLE" in m for m in failures), failures
+    assert "One of the processes has exited unexpectedly" in (run.reports / "logs" / "riva-local.log").read_text()
+    assert run.leftovers() == []
+
+
+def test_ctrl_c_mid_run_stops_the_deployment(tmp_path, work_dir):
+    run = Run(tmp_path, work_dir)
+    _plugin(tmp_path, run, """
+        import os, signal, pytest
+
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_runtest_setup(item):
+            if "test_050_smoke" in item.nodeid:
+                os.kill(os.getpid(), signal.SIGINT)
+    """)
+    result = run.pytest("-m", "smoke", "-p", "disrupt")
+    assert result.returncode == 2, result.stdout[-3000:]
+    assert "KeyboardInterrupt" in result.stdout
+    assert run.leftovers() == []
