@@ -43,11 +43,22 @@ def test_shim_is_first_on_path(deployment, target_host, record_fact):
                                                                if not deployment.shim else ""))
 
 
+def _endpoint_tritonservers(target_host, http_port: int) -> list[int]:
+    """tritonserver processes on the endpoint's host serving its HTTP port (one host may run several)."""
+    found = []
+    for proc in target_host.process.filter(comm="tritonserver"):
+        argv = shim.parse_cmdline(target_host.file(f"/proc/{proc.pid}/cmdline").content)
+        ports = [a.split("=", 1)[1] for a in argv if a.startswith("--http-port=")]
+        if ports == [str(http_port)] or (not ports and http_port == 8000):
+            found.append(proc.pid)
+    return found
+
+
 def test_tritonserver_argv_carries_the_model_repository_once(deployment, target_host, settings, record_fact):
     if deployment.runtime is not None:
         pids = [p.pid for p in deployment.runtime.find("tritonserver")]
     else:
-        pids = [p.pid for p in target_host.process.filter(comm="tritonserver")]
+        pids = _endpoint_tritonservers(target_host, settings.triton_http_port)
         if not pids:
             pytest.skip(f"no tritonserver process visible through {settings.host_url}: set RIVA__HOST_URL to "
                         "the host (ssh://…) or container (docker://…) where it runs")

@@ -166,3 +166,25 @@ def test_ctrl_c_mid_run_stops_the_deployment(tmp_path, work_dir):
     assert result.returncode == 2, result.stdout[-3000:]
     assert "KeyboardInterrupt" in result.stdout
     assert run.leftovers() == []
+
+
+def test_endpoint_target_attaches_and_skips_what_it_cannot_see(tmp_path, work_dir, rivalite_models):
+    """riva-lite started outside the suite (as a team's deployment would be); the suite only attaches."""
+    from rivalite.local import LocalRiva
+
+    repo = rivalite_models
+    with LocalRiva(repo, tmp_path / "riva") as riva:
+        riva.wait_ready()
+        run = Run(tmp_path, work_dir, {"RIVA__TARGET": "endpoint"})
+        run.env.update({"RIVA__HOST": riva.riva_uri, "RIVA__TRITON_HTTP_PORT": str(riva.http_port),
+                        "RIVA__TRITON_GRPC_PORT": str(riva.grpc_port),
+                        "RIVA__TRITON_METRICS_PORT": str(riva.metrics_port)})
+        result = run.pytest("-m", "smoke", "-rs")
+        out = result.stdout
+        assert result.returncode == 0, out[-4000:]
+        assert "target endpoint" in out and "model repository is not visible from here" in out
+        assert "the launcher was not started by this run" in out
+        assert run.state_of("050")["status"] == "passed"
+        argv = run.state_of("040")["facts"]["tritonserver_argv"]
+        assert f"--model-repository={repo.resolve()}" in argv
+    assert riva.leftovers() == []
