@@ -98,6 +98,7 @@ def test_the_bug_without_the_shim_fails_040_with_the_shim_next_step(tmp_path, wo
     assert "next step: tritonserver started without --model-repository: the shim is not first on PATH" in out
     assert "--model-repository must be specified" in (run.reports / "logs" / "riva-local.log").read_text()
     assert run.state_of("050")["status"] == "not_run"
+    assert "the shim is not first on PATH" in (run.reports / "smoke.html").read_text()
     assert list(run.reports.glob("support-bundle-*.tar.gz"))
     assert run.leftovers() == []
 
