@@ -80,7 +80,7 @@ FORMATS = [
     ("fmt-16k.flac", "tts-16.wav", 16000, 1, ("FLAC", "PCM_16"), "FLAC"),
     ("fmt-mulaw.wav", "tts-02.wav", 8000, 1, ("WAV", "ULAW"), "MULAW"),
     ("fmt-alaw.wav", "tts-14.wav", 8000, 1, ("WAV", "ALAW"), "ALAW"),
-    ("fmt-opus.ogg", "tts-18.wav", 48000, 1, ("OGG", "OPUS"), "OGG_OPUS"),
+    ("fmt-opus.ogg", "tts-18.wav", 48000, 1, ("OGG", "OPUS"), "OGGOPUS"),
 ]
 
 

@@ -119,3 +119,16 @@ def docker_engine(client_factory: Any = None) -> dict[str, str]:
     finally:
         client.close()
     return {"version": v.get("Version", "?"), "api_version": v.get("ApiVersion", "?"), "os": v.get("Os", "?")}
+
+
+def process_rss_mb(host: Any, pids: list[int]) -> float:
+    """Resident memory of these processes together, MiB (a process that is gone counts 0)."""
+    total_kib = 0
+    for pid in pids:
+        f = host.file(f"/proc/{pid}/status")
+        if not f.exists:
+            continue
+        for line in f.content_string.splitlines():
+            if line.startswith("VmRSS:"):
+                total_kib += int(line.split()[1])
+    return total_kib / 1024

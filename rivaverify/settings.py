@@ -83,6 +83,11 @@ class _Base(BaseSettings):
     language_code: str = Field("en-US", description="language the ASR checks ask for")
     model_name: str | None = Field(None, description="ASR model the deployment must list")
     corpus: Path = Field(Path("audio/manifest.json"), description="corpus manifest (NeMo JSON lines)")
+    formats: Path = Field(Path("audio/formats.json"), description="manifest of encodings and rates to check")
+    chunk_ms: int = Field(100, ge=10, le=2000, description="streaming chunk length, ms (as the server's)")
+    stream_utterances: int = Field(6, ge=0, description="corpus clips streamed at real time in 060 (0: all)")
+    baseline: Path | None = Field(None, description="an earlier state/060.json to flag regressions against")
+    baseline_tolerance: float = Field(0.2, ge=0, description="allowed worsening vs the baseline (0.2 = 20 %)")
     reports_dir: Path = Field(Path("reports"), description="HTML, JUnit, JSON, logs, plan, bundles")
     state_dir: Path = Field(Path("state"), description="state/<phase>.json files")
     work_dir: Path = Field(Path(".rivaverify"), description="built artifacts and repositories (cache)")
@@ -187,3 +192,25 @@ def secret_values(settings: Any) -> list[str]:
         if v is not None and v.get_secret_value():
             values.append(v.get_secret_value())
     return values
+
+
+def env_example() -> str:
+    """The text of .env.example: every setting with its default, every threshold per profile."""
+    lines = ["# riva-verify settings. Copy to .env (or export) and uncomment what you change.",
+             "# Every one is also a pytest option: RIVA__NAME=value is --riva-name=value.",
+             "# Never put a real secret in this file; .env is git-ignored.", ""]
+    for name, f in Settings.model_fields.items():
+        if name in Thresholds.model_fields:
+            continue
+        d = f.default
+        d = "" if d is None else (str(d).lower() if isinstance(d, bool) else str(getattr(d, "value", d)))
+        lines += [f"# {f.description}", f"# {env_name(name)}={d}"]
+    lines += ["", "# Thresholds: the profile sets them all (dev / staging / production); each can be overridden alone."]
+    for name, f in Thresholds.model_fields.items():
+        values = ", ".join(f"{p.value} {getattr(t, name):g}" for p, t in PROFILES.items())
+        lines += [f"# {f.description} ({values})", f"# {env_name(name)}="]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # python -m rivaverify.settings > .env.example
+    print(env_example(), end="")

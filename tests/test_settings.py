@@ -80,6 +80,7 @@ def test_env_example_documents_every_setting():
     text = (ROOT / ".env.example").read_text()
     missing = [s.env_name(n) for n in s.Settings.model_fields if f"# {s.env_name(n)}=" not in text]
     assert not missing, f".env.example lacks {missing}"
+    assert text == s.env_example(), ".env.example is stale: python -m rivaverify.settings > .env.example"
 
 
 def test_invalid_settings_stop_the_run_before_any_test(suite_dir, monkeypatch):

@@ -72,10 +72,18 @@ class Received:
     chunks_sent: int  # how many audio chunks had been sent when it arrived
 
 
+@dataclass(frozen=True)
+class Response:
+    at: float  # seconds since the stream started
+    final: bool  # it carried a result with is_final
+    audio_processed: float  # the largest audio_processed of its results (0 when it had none)
+
+
 @dataclass
 class Streamed:
     sent_at: list[float] = field(default_factory=list)  # per audio chunk, seconds since start
-    received: list[Received] = field(default_factory=list)
+    received: list[Received] = field(default_factory=list)  # every result, in order
+    responses: list[Response] = field(default_factory=list)  # every response, also those without results
     seconds: float = 0.0
 
     @property
@@ -118,6 +126,8 @@ def stream(a: riva.client.Auth, audio: Audio, cfg: riva_asr_pb2.RecognitionConfi
         for r in resp.results:
             text = r.alternatives[0].transcript if r.alternatives else ""
             out.received.append(Received(at, r.is_final, text, r.stability, r.audio_processed, sent))
+        out.responses.append(Response(at, any(r.is_final for r in resp.results),
+                                      max((r.audio_processed for r in resp.results), default=0.0)))
     out.seconds = time.perf_counter() - start
     return out
 

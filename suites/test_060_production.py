@@ -1,0 +1,330 @@
+"""Phase 060: corpus WER, the streaming contract, latency percentiles, concurrency, encodings, bad input.
+
+Latency is measured as NVIDIA's riva_streaming_asr_client measures it (rivaverify.asr.latency), so the
+numbers compare with that client's."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import grpc
+import jiwer
+import pytest
+from pytest_html import extras as html_extras
+from riva.client import ASRService, AudioEncoding
+from riva.client.proto import riva_asr_pb2
+
+from rivaverify import preflight
+from rivaverify.asr import audio, charts, client, corpus, streams
+from rivaverify.asr.latency import merge
+from rivaverify.asr.wer import normalize, score, wer
+
+pytestmark = pytest.mark.production
+WORST = 3  # utterances whose alignment the report shows
+
+
+def _call(what, fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except grpc.RpcError as exc:
+        pytest.fail(f"{what} failed with {exc.code().name}: {exc.details()}")
+
+
+@pytest.fixture(scope="module")
+def clips(utterances):
+    return [(u, audio.load_pcm16(u.path)) for u in utterances]
+
+
+@pytest.fixture(scope="module")
+def offline(riva, clips, settings):
+    """Every corpus clip through Recognize, timed."""
+    results = []
+    for utt, pcm in clips:
+        cfg = client.config(pcm, utt.lang or settings.language_code, model=settings.model_name or "")
+        results.append((utt, pcm, _call(f"Recognize of {utt.id}", client.recognize, riva, pcm, cfg)))
+    return results
+
+
+@pytest.fixture(scope="module")
+def stream_clips(clips, settings):
+    """The clips streamed at real time: spread over the corpus' durations (RIVA__STREAM_UTTERANCES)."""
+    n = settings.stream_utterances or len(clips)
+    by_len = sorted(clips, key=lambda c: c[1].duration_s)
+    if n >= len(by_len):
+        return by_len
+    return [by_len[round(i * (len(by_len) - 1) / max(1, n - 1))] for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def streamed(riva, stream_clips, settings):
+    """One warm-up stream (not counted), then each clip at real-time pace with interim results."""
+    streams.run(riva, stream_clips[:1], settings.language_code, settings.chunk_ms, model=settings.model_name or "")
+    return streams.run(riva, stream_clips, settings.language_code, settings.chunk_ms,
+                       model=settings.model_name or "")
+
+
+def test_corpus_wer(offline, thresholds, record_figure, extras):
+    refs = [u.text for u, _, _ in offline]
+    hyps = [r.transcript for _, _, r in offline]
+    total = score(refs, hyps)
+    rows = sorted(((wer(u.text, r.transcript), u, r) for u, _, r in offline), key=lambda x: -x[0])
+    record_figure("corpus.wer", round(total.wer, 4), utterances=len(offline), words=total.reference_words,
+                  substitutions=total.substitutions, deletions=total.deletions, insertions=total.insertions)
+    record_figure("corpus.per_utterance", [{"id": u.id, "wer": round(w, 4), "heard": r.transcript}
+                                           for w, u, r in rows])
+    worst = [jiwer.visualize_alignment(jiwer.process_words(normalize(u.text), normalize(r.transcript) or "-"),
+                                       show_measures=False) for w, u, r in rows[:WORST] if w > 0]
+    extras.append(html_extras.html(
+        charts.bars({"wer": {u.id: w * 100 for w, u, _ in rows}}, "WER per utterance", unit="%")
+        + charts.table(["utterance", "WER", "reference", "heard"],
+                       [[u.id, f"{w:.2f}", u.text, r.transcript] for w, u, r in rows])
+        + "".join(charts.pre(a) for a in worst)))
+    assert total.wer <= thresholds.max_wer, (
+        f"corpus WER {total.wer:.3f} over {thresholds.max_wer} ({total.substitutions} S, {total.deletions} D, "
+        f"{total.insertions} I in {total.reference_words} words); worst: "
+        + "; ".join(f"{u.id} {w:.2f} heard {r.transcript!r}" for w, u, r in rows[:WORST]))
+
+
+def test_offline_latency_and_rtfx(offline, thresholds, record_figure):
+    seconds = [r.seconds for _, _, r in offline]
+    audio_s = sum(p.duration_s for _, p, _ in offline)
+    rtfx = audio_s / sum(seconds)
+    slowest = max(offline, key=lambda x: x[2].seconds)
+    record_figure("offline.rtfx", round(rtfx, 2), "x", audio_s=round(audio_s, 2), wall_s=round(sum(seconds), 2))
+    record_figure("offline.max_response_s", round(slowest[2].seconds, 3), "s", utterance=slowest[0].id)
+    assert rtfx >= thresholds.min_rtfx, f"offline RTFx {rtfx:.1f} below {thresholds.min_rtfx}"
+    assert slowest[2].seconds <= thresholds.max_response_s, (
+        f"Recognize of {slowest[0].id} ({slowest[1].duration_s:.1f} s) took {slowest[2].seconds:.2f} s, "
+        f"bound {thresholds.max_response_s} s")
+
+
+def test_streaming_contract(streamed, offline, thresholds, settings, record_fact):
+    broken = []
+    offline_text = {u.id: r.transcript for u, _, r in offline}
+    for s in streamed:
+        name = s.utterance.id
+        if s.error:
+            broken.append(f"{name}: stream failed: {s.error}")
+            continue
+        st, finals = s.streamed, s.streamed.finals
+        chunk_s = settings.chunk_ms / 1000
+        if not finals:
+            broken.append(f"{name}: no result with is_final")
+            continue
+        if s.audio.duration_s >= 2 and not [p for p in st.partials if p.chunks_sent < len(st.sent_at)]:
+            broken.append(f"{name}: no interim result arrived while audio was being sent")
+        texts = [" ".join(f.transcript.split()) for f in finals]
+        repeated = [a for a, b in zip(texts, texts[1:], strict=False) if a and a == b]
+        if repeated:
+            broken.append(f"{name}: a final repeats the one before it: {repeated[0]!r}")
+        if abs(finals[-1].audio_processed - s.audio.duration_s) > chunk_s + 0.05:
+            broken.append(f"{name}: audio_processed of the last final is {finals[-1].audio_processed:.2f} s, "
+                          f"the clip is {s.audio.duration_s:.2f} s")
+        order = [f.audio_processed for f in finals]
+        if order != sorted(order):
+            broken.append(f"{name}: audio_processed of the finals goes back: {order}")
+        lost = wer(offline_text[name], st.transcript) if offline_text[name] else 0.0
+        if lost > thresholds.max_wer:
+            broken.append(f"{name}: the finals lose or repeat words across segments: {st.transcript!r} vs "
+                          f"offline {offline_text[name]!r} (WER {lost:.2f})")
+        if s.timing.pairing != "per chunk":
+            broken.append(f"{name}: {s.timing.flags[0]}")
+    record_fact("streams", [{"id": s.utterance.id, "chunks": len(s.streamed.sent_at) if s.streamed else 0,
+                             "responses": len(s.streamed.responses) if s.streamed else 0,
+                             "finals": [f.transcript for f in s.streamed.finals] if s.streamed else [],
+                             "error": s.error} for s in streamed])
+    assert not broken, "streaming contract broken:\n  " + "\n  ".join(broken)
+
+
+def test_no_partials_when_interim_results_are_off(riva, stream_clips, settings):
+    runs = streams.run(riva, stream_clips[-1:], settings.language_code, settings.chunk_ms, interim=False,
+                       model=settings.model_name or "")
+    assert not runs[0].error, runs[0].error
+    assert runs[0].streamed.finals, "no final came back"
+    assert not runs[0].streamed.partials, (
+        f"{len(runs[0].streamed.partials)} interim results came back although interim_results was false")
+
+
+def _latency_figures(record_figure, prefix, merged):
+    for kind, st in merged.items():
+        if st is not None:
+            record_figure(f"{prefix}.{kind}", round(st.p95, 1), "ms", **{k: round(v, 1) for k, v in vars(st).items()})
+
+
+def test_streaming_latency(streamed, thresholds, record_figure, extras):
+    ok = [s for s in streamed if s.timing is not None]
+    merged = merge([s.timing for s in ok])
+    flags = [f for s in ok for f in s.timing.flags]
+    _latency_figures(record_figure, "latency", merged)
+    audio_s = sum(s.audio.duration_s for s in ok)
+    record_figure("streaming.rtfx", round(audio_s / sum(s.timing.wall_s for s in ok), 3), "x")
+    extras.append(html_extras.html(
+        charts.histogram({"partial": [x for s in ok for x in s.timing.partial_ms],
+                          "final": [x for s in ok for x in s.timing.final_ms]}, "Latency per response")
+        + charts.bars({k: {p: getattr(merged[k], p) for p in ("p50", "p90", "p95", "p99", "avg")}
+                       for k in ("partial", "final") if merged[k]}, "Latency percentiles")))
+    assert not [f for f in flags if "negative latency" in f], flags
+    assert merged["final"] is not None, "no final latency was measured"
+    assert merged["final"].p95 <= thresholds.max_final_p95_ms, (
+        f"final latency p95 {merged['final'].p95:.0f} ms over {thresholds.max_final_p95_ms} ms")
+    if merged["partial"] is not None:
+        assert merged["partial"].p95 <= thresholds.max_partial_p95_ms, (
+            f"partial latency p95 {merged['partial'].p95:.0f} ms over {thresholds.max_partial_p95_ms} ms")
+
+
+def test_concurrent_streams(riva, deployment, target_host, stream_clips, streamed, thresholds, settings,
+                            record_figure):
+    n = thresholds.concurrency
+    items = [stream_clips[i % len(stream_clips)] for i in range(n)]
+    pids = [p.pid for p in deployment.runtime.processes()] if deployment.runtime else []
+    before = preflight.process_rss_mb(target_host, pids) if pids else None
+    start = time.perf_counter()
+    runs = streams.run(riva, items, settings.language_code, settings.chunk_ms, parallel=n,
+                       model=settings.model_name or "")
+    wall = time.perf_counter() - start
+    after = preflight.process_rss_mb(target_host, pids) if pids else None
+    failed = [f"{r.utterance.id}: {r.error}" for r in runs if r.error]
+    assert not failed, f"{len(failed)} of {n} concurrent streams failed: {failed}"
+    single = {s.utterance.id: s.wer for s in streamed}
+    worse = [f"{r.utterance.id}: {single[r.utterance.id]:.2f} alone, {r.wer:.2f} with {n} streams"
+             for r in runs if r.wer is not None and single.get(r.utterance.id) is not None
+             and r.wer > single[r.utterance.id] + 0.05]
+    merged = merge([r.timing for r in runs])
+    _latency_figures(record_figure, f"concurrent{n}", merged)
+    record_figure(f"concurrent{n}.rtfx", round(sum(r.audio.duration_s for r in runs) / wall, 2), "x", streams=n)
+    if before is not None:
+        record_figure("server_rss_mb", round(after, 1), "MiB", before=round(before, 1))
+    assert not worse, f"WER degrades under {n} concurrent streams: {worse}"
+    assert merged["final"].p95 <= thresholds.max_final_p95_ms, (
+        f"with {n} streams the final latency p95 is {merged['final'].p95:.0f} ms, over "
+        f"{thresholds.max_final_p95_ms} ms")
+
+
+@pytest.fixture(scope="module")
+def formats(settings):
+    try:
+        return corpus.load(settings.formats)
+    except corpus.ManifestError as exc:
+        pytest.fail(str(exc))
+
+
+def test_encodings_and_rates(riva, formats, settings, thresholds, record_figure):
+    wrong = []
+    for utt in formats:
+        pcm = audio.load_pcm16(utt.path)
+        encoding = utt.encoding or "LINEAR_PCM"
+        cfg = client.config(pcm, utt.lang or settings.language_code, model=settings.model_name or "",
+                            encoding=AudioEncoding.Value(encoding))
+        try:
+            result = client.recognize(riva, pcm, cfg, data=utt.path.read_bytes())
+        except grpc.RpcError as exc:
+            wrong.append(f"{utt.id} ({encoding}, {pcm.rate} Hz, {pcm.channels} ch): {exc.code().name}: "
+                         f"{exc.details()}")
+            continue
+        w = wer(utt.text, result.transcript)
+        record_figure(f"format.{utt.id}", round(w, 3), encoding=encoding, rate=pcm.rate, channels=pcm.channels)
+        if w > thresholds.max_wer:
+            wrong.append(f"{utt.id} ({encoding}, {pcm.rate} Hz): WER {w:.2f}, heard {result.transcript!r}")
+    assert not wrong, "encodings or rates not served:\n  " + "\n  ".join(wrong)
+
+
+def test_server_survives_bad_input(riva, clips, settings, record_fact):
+    """Each bad request gets a clear gRPC error (never a crash or a hang); the server keeps serving."""
+    utt, pcm = clips[0]
+    lang, model = settings.language_code, settings.model_name or ""
+    cfg = lambda **kw: client.config(pcm, kw.pop("lang", lang), model=model, **kw)  # noqa: E731
+    wav = utt.path.read_bytes()
+    big = bytes(8 * 1024 * 1024)  # 4+ min of silence: over gRPC's default 4 MiB message limit
+    cases = {
+        "wrong encoding (PCM declared FLAC)": (lambda: client.recognize(
+            riva, pcm, cfg(encoding=AudioEncoding.FLAC), data=wav), {"INVALID_ARGUMENT"}),
+        "wrong sample rate (0 Hz for raw PCM)": (lambda: client.recognize(
+            riva, pcm, _with(cfg(), sample_rate_hertz=0), data=pcm.pcm), {"INVALID_ARGUMENT"}),
+        "empty audio": (lambda: client.recognize(riva, pcm, cfg(), data=b""), {"INVALID_ARGUMENT"}),
+        "truncated file": (lambda: client.recognize(riva, pcm, cfg(), data=wav[:30]), {"INVALID_ARGUMENT"}),
+        "corrupt FLAC": (lambda: client.recognize(riva, pcm, cfg(encoding=AudioEncoding.FLAC),
+                                                  data=b"fLaC" + bytes(range(256)) * 8), {"INVALID_ARGUMENT"}),
+        "unknown language": (lambda: client.recognize(riva, pcm, cfg(lang="xx-XX")), {"INVALID_ARGUMENT"}),
+        "audio over the size limit": (lambda: client.recognize(riva, pcm, cfg(), data=big),
+                                      {"RESOURCE_EXHAUSTED", "INVALID_ARGUMENT"}),
+        "deadline that expires": (lambda: client.recognize(riva, pcm, cfg(), timeout=0.001),
+                                  {"DEADLINE_EXCEEDED"}),
+        "audio before the streaming config": (lambda: _audio_first(riva, pcm), {"INVALID_ARGUMENT"}),
+        "client that disconnects mid-stream": (lambda: _disconnect(riva, pcm, cfg()), {"CANCELLED"}),
+    }
+    outcome, wrong = {}, []
+    for name, (call, codes) in cases.items():
+        started = time.perf_counter()
+        try:
+            call()
+            got, detail = "OK", ""
+        except grpc.RpcError as exc:
+            got, detail = exc.code().name, exc.details() or ""
+        outcome[name] = {"code": got, "details": detail[:200], "seconds": round(time.perf_counter() - started, 3)}
+        if got not in codes:
+            wrong.append(f"{name}: expected {sorted(codes)}, got {got} {detail[:120]!r}")
+        elif got == "INVALID_ARGUMENT" and len(detail) < 10:
+            wrong.append(f"{name}: INVALID_ARGUMENT without a clear message: {detail!r}")
+        status = client.health(riva)
+        after = client.recognize(riva, pcm, cfg()) if status == "SERVING" else None
+        if after is None or wer(utt.text, after.transcript) > 0.5:
+            wrong.append(f"after '{name}' the server no longer serves (health {status})")
+            break
+    record_fact("bad_input", outcome)
+    assert not wrong, "bad input not handled:\n  " + "\n  ".join(wrong)
+
+
+def _with(cfg, **fields):
+    for k, v in fields.items():
+        setattr(cfg, k, v)
+    return cfg
+
+
+def _audio_first(riva, pcm):
+    requests = iter([riva_asr_pb2.StreamingRecognizeRequest(audio_content=pcm.pcm[:3200])])
+    stub = ASRService(riva).stub
+    for _ in stub.StreamingRecognize(requests, timeout=10, metadata=riva.get_auth_metadata()):
+        pass
+
+
+def _disconnect(riva, pcm, cfg):
+    """Send the config and half a second of audio, then cancel the call as a client that goes away."""
+    def requests():
+        yield riva_asr_pb2.StreamingRecognizeRequest(
+            streaming_config=riva_asr_pb2.StreamingRecognitionConfig(config=cfg, interim_results=True))
+        for chunk in pcm.chunks(100)[:5]:
+            yield riva_asr_pb2.StreamingRecognizeRequest(audio_content=chunk)
+        time.sleep(30)  # never ends on its own: the cancel below does
+
+    stub = ASRService(riva).stub
+    call = stub.StreamingRecognize(requests(), timeout=60, metadata=riva.get_auth_metadata())
+    time.sleep(0.5)
+    call.cancel()
+    for _ in call:
+        pass
+
+
+def test_regression_against_baseline(settings, request):
+    """Figures of this run against an earlier state/060.json: lower is better, but for RTFx (unit x)."""
+    if settings.baseline is None:
+        pytest.skip("no baseline: set RIVA__BASELINE to an earlier state/060.json to compare with")
+    from plugins.phases import get_tracker
+
+    base = json.loads(settings.baseline.read_text())["figures"]
+    now = get_tracker(request.config).records["060"].figures
+    tol = settings.baseline_tolerance
+    worse = []
+    for key in sorted(set(base) & set(now)):
+        b, n, unit = base[key].get("value"), now[key].get("value"), now[key].get("unit", "")
+        if not isinstance(b, int | float) or not isinstance(n, int | float):
+            continue
+        if unit == "x":
+            bad = n < b * (1 - tol)
+        elif unit == "":  # WER: an absolute margin, so that 0 stays comparable
+            bad = n > b + tol * max(b, 0.05)
+        else:
+            bad = n > b * (1 + tol)
+        if bad:
+            worse.append(f"{key}: {b} -> {n} {unit}")
+    assert not worse, f"regressions beyond {tol:.0%} against {settings.baseline}: " + ", ".join(worse)

@@ -1,0 +1,51 @@
+"""Latency as NVIDIA's riva_streaming_asr_client computes it, on hand-made stream records."""
+
+from __future__ import annotations
+
+import pytest
+
+from rivaverify.asr.client import Received, Response, Streamed
+from rivaverify.asr.latency import measure, merge, stats
+
+
+def test_percentiles_are_nearest_rank_like_nvidias_client():
+    s = stats([float(v) for v in range(1, 11)])  # sorted[floor(p*n/100)]
+    assert (s.n, s.p50, s.p90, s.p95, s.p99, s.avg, s.max) == (10, 6.0, 10.0, 10.0, 10.0, 5.5, 10.0)
+    assert stats([]) is None
+
+
+def _stream(sent, responses, received=()):
+    return Streamed(sent_at=sent, responses=[Response(*r) for r in responses], received=list(received),
+                    seconds=sent[-1] + 0.5)
+
+
+def test_one_response_per_chunk_pairs_them_in_order():
+    sent = [0.0, 0.1, 0.2]
+    s = _stream(sent, [(0.05, False, 0.1), (0.17, False, 0.2), (0.26, True, 0.3), (0.4, True, 0.3)],
+                [Received(0.17, False, "a", 0.5, 0.2, 2), Received(0.4, True, "a b", 0, 0.3, 3)])
+    t = measure(s, 100, 0.3)
+    assert t.pairing == "per chunk" and t.flags == []
+    assert t.partial_ms == pytest.approx([50, 70]) and t.final_ms == pytest.approx([60])
+    assert t.first_partial_ms == pytest.approx(170) and t.final_after_last_chunk_ms == pytest.approx(200)
+    assert t.rtfx == pytest.approx(0.3 / 0.7)
+
+
+def test_fewer_responses_are_paired_by_audio_processed_and_flagged():
+    sent = [0.0, 0.1, 0.2, 0.3]
+    s = _stream(sent, [(0.35, False, 0.2), (0.6, True, 0.4)])
+    t = measure(s, 100, 0.4)
+    assert t.pairing == "by audio_processed" and "2 responses to 4 chunks" in t.flags[0]
+    assert t.partial_ms == pytest.approx([250]) and t.final_ms == pytest.approx([300])
+
+
+def test_negative_latency_is_flagged_not_hidden():
+    s = _stream([0.0, 0.1], [(0.05, False, 0.2)])  # claims audio of chunk 2 before it was sent
+    t = measure(s, 100, 0.2)
+    assert any("negative latency" in f for f in t.flags)
+
+
+def test_merge_keeps_kinds_apart():
+    a = measure(_stream([0.0], [(0.1, True, 0.1)]), 100, 0.1)
+    b = measure(_stream([0.0], [(0.3, False, 0.1)]), 100, 0.1)
+    m = merge([a, b])
+    assert m["final"].n == 1 and m["partial"].n == 1 and m["all"].n == 2
