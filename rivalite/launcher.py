@@ -99,7 +99,7 @@ def spawn(
     cmd: list[str], env: dict[str, str] | None = None, executable: str | None = None
 ) -> subprocess.Popen:
     return subprocess.Popen(
-        cmd, executable=executable, env=env, start_new_session=True, preexec_fn=_die_with_parent
+        cmd, executable=executable, env=env, process_group=0, preexec_fn=_die_with_parent
     )
 
 

@@ -91,7 +91,7 @@ class LocalRiva:
             env=self.environment(),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
+            process_group=0,
         )
         threading.Thread(target=self._read, daemon=True, name="start-riva-log").start()
         return self

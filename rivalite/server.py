@@ -35,6 +35,7 @@ log = logging.getLogger("rivalite.server")
 API_KEY_ENV = "RIVA_API_KEY"
 ASR_SERVICE = "nvidia.riva.asr.RivaSpeechRecognition"
 MAX_MESSAGE = 64 * 1024 * 1024
+MODEL_SECONDS = "rivalite-model-seconds"  # trailing metadata of Recognize
 SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
 
 
@@ -61,20 +62,22 @@ class AsrModel:
 
 
 class Triton:
-    """Triton's gRPC inference API: model discovery, readiness and inference (one client per thread)."""
+    """Triton's gRPC inference API: model discovery, readiness and inference (one shared client)."""
 
     def __init__(self, url: str, timeout_s: float = 300.0):
         self.url, self.timeout_s = url, timeout_s
-        self._local = threading.local()
+        self._client = None
+        self._lock = threading.Lock()
         self._ready_at = (0.0, False)
 
     @property
     def client(self):
-        if not hasattr(self._local, "client"):
-            import tritonclient.grpc as tgrpc
+        with self._lock:  # tritonclient's gRPC client is thread-safe for everything but streams
+            if self._client is None:
+                import tritonclient.grpc as tgrpc
 
-            self._local.client = tgrpc.InferenceServerClient(self.url)
-        return self._local.client
+                self._client = tgrpc.InferenceServerClient(self.url)
+            return self._client
 
     def ready(self) -> bool:
         at, value = self._ready_at
@@ -183,6 +186,8 @@ class RivaSpeechRecognition(rasr_grpc.RivaSpeechRecognitionServicer):
                 raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"Error: {e}") from None
             out = self.triton.infer(model.name, samples, rate, _options(config))
             results = offline_results(out, config, model.language_code)
+            if "model_s" in out:  # time spent in Whisper, to tell serving overhead from compute
+                context.set_trailing_metadata(((MODEL_SECONDS, f"{out['model_s']:.6f}"),))
             return rasr.RecognizeResponse(results=results, id=request.id)
 
     def StreamingRecognize(self, request_iterator, context):
