@@ -54,7 +54,11 @@ def free_port() -> int:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        prog="start-riva", description="Start riva-lite: tritonserver and Riva's API."
+        prog="start-riva",
+        description="Start riva-lite: tritonserver and Riva's API.",
+        epilog="environment: RIVA_MODEL_REPO (default /data/models; only a tritonserver shim on PATH "
+        "passes it to tritonserver, as with NVIDIA's start-riva), RIVA_API_KEY (require "
+        "'authorization: Bearer KEY'), RIVALITE_TRITON_HOME (where the real tritonserver is laid out)",
     )
     p.add_argument(
         "--riva-uri",
@@ -98,9 +102,7 @@ def _die_with_parent() -> None:
 def spawn(
     cmd: list[str], env: dict[str, str] | None = None, executable: str | None = None
 ) -> subprocess.Popen:
-    return subprocess.Popen(
-        cmd, executable=executable, env=env, process_group=0, preexec_fn=_die_with_parent
-    )
+    return subprocess.Popen(cmd, executable=executable, env=env, process_group=0, preexec_fn=_die_with_parent)
 
 
 def stop(procs: list[subprocess.Popen], timeout: float = 20) -> None:
