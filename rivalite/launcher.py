@@ -99,10 +99,10 @@ def _die_with_parent() -> None:
         pass
 
 
-def spawn(
-    cmd: list[str], env: dict[str, str] | None = None, executable: str | None = None
-) -> subprocess.Popen:
-    return subprocess.Popen(cmd, executable=executable, env=env, process_group=0, preexec_fn=_die_with_parent)
+def spawn(cmd: list[str], env=None, executable: str | None = None, pass_fds=()) -> subprocess.Popen:
+    return subprocess.Popen(
+        cmd, executable=executable, env=env, process_group=0, preexec_fn=_die_with_parent, pass_fds=pass_fds
+    )
 
 
 def stop(procs: list[subprocess.Popen], timeout: float = 20) -> None:
@@ -228,8 +228,8 @@ class Launcher:
                 executable=exe,
             )
         )
-        if not self.wait_triton():
-            return self.finish(1)
+        # The API process starts now and imports while Triton loads; it serves once Triton is ready.
+        go_read, go_write = os.pipe()
         api = [
             sys.executable,
             "-m",
@@ -237,11 +237,19 @@ class Launcher:
             f"--riva_uri={args.riva_uri}",
             f"--triton_uri=127.0.0.1:{args.triton_grpc_port}",
             f"--asr_service={str(args.asr_service).lower()}",
+            f"--start_fd={go_read}",
         ]
         if args.ssl_server_cert:
             api += [f"--ssl_server_cert={args.ssl_server_cert}", f"--ssl_server_key={args.ssl_server_key}"]
-        say("Starting Riva Speech Services API server")
-        self.procs.append(spawn(api))
+        self.procs.append(spawn(api, pass_fds=(go_read,)))
+        os.close(go_read)
+        try:
+            if not self.wait_triton():
+                return self.finish(1)
+            say("Starting Riva Speech Services API server")
+            os.write(go_write, b"1")
+        finally:
+            os.close(go_write)
         if not self.wait_api():
             return self.finish(1)
         say(READY)

@@ -455,8 +455,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--asr_service", type=_bool, default=True, metavar="true|false")
     parser.add_argument("--ssl_server_cert", help="PEM certificate: serve TLS")
     parser.add_argument("--ssl_server_key", help="PEM private key for --ssl_server_cert")
+    parser.add_argument("--start_fd", type=int, help="load, then wait for a byte on this fd before serving")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s riva-lite %(levelname)s %(message)s")
+    if args.start_fd is not None:  # start-riva starts us early to import while Triton loads its models
+        import tritonclient.grpc  # noqa: F401
+
+        if not os.read(args.start_fd, 1):
+            return 0  # the launcher gave up before Triton was ready
+        os.close(args.start_fd)
     server = serve(
         args.riva_uri,
         args.triton_uri,
