@@ -184,6 +184,8 @@ class RivaSpeechRecognition(rasr_grpc.RivaSpeechRecognitionServicer):
                 )
             except AudioError as e:
                 raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"Error: {e}") from None
+            if samples.size == 0:
+                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "Error: the audio holds no samples")
             out = self.triton.infer(model.name, samples, rate, _options(config))
             results = offline_results(out, config, model.language_code)
             if "model_s" in out:  # time spent in Whisper, to tell serving overhead from compute

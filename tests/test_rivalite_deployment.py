@@ -301,6 +301,12 @@ BAD_AUDIO = {
     "rate-too-low": (b"\x00\x01" * 800, "LINEAR_PCM", 100, "not supported"),
     "half-sample": (b"\x00\x01\x02", "LINEAR_PCM", 16000, "partial frame"),
     "empty": (b"", "LINEAR_PCM", 16000, "empty"),
+    "header-only-wav": (
+        SAMPLE.read_bytes()[: SAMPLE.read_bytes().index(b"data") + 8],
+        "LINEAR_PCM",
+        0,
+        "no samples",
+    ),
 }
 
 
