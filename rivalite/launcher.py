@@ -105,8 +105,26 @@ def spawn(cmd: list[str], env=None, executable: str | None = None, pass_fds=()) 
     )
 
 
-def stop(procs: list[subprocess.Popen], timeout: float = 20) -> None:
-    """SIGTERM each (in order), wait, then SIGKILL its whole process group (Triton's backend stubs too)."""
+def _group_shm_regions(pgid: int) -> list[str]:
+    """Shared-memory regions named on the command lines of Triton's backend stubs in this process group."""
+    regions = []
+    for entry in os.scandir("/proc"):
+        try:
+            if (
+                entry.name.isdigit()
+                and int(open(f"{entry.path}/stat").read().rsplit(")", 1)[1].split()[2]) == pgid
+            ):
+                args = open(f"{entry.path}/cmdline", "rb").read().split(b"\0")
+                regions += [a.decode() for a in args if a.startswith(b"triton_python_backend_shm_region_")]
+        except (OSError, ValueError, IndexError):
+            pass
+    return regions
+
+
+def stop(procs: list[subprocess.Popen], timeout: float = 20, shm: tuple[str, ...] = ()) -> None:
+    """SIGTERM each (in order), wait, then SIGKILL its whole process group (Triton's backend stubs too);
+    then remove the shared memory that killed stubs leave in /dev/shm (`shm`, and any the group names)."""
+    regions = list(shm)
     for proc in procs:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -114,17 +132,24 @@ def stop(procs: list[subprocess.Popen], timeout: float = 20) -> None:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 say(f"riva-lite: pid {proc.pid} ignored SIGTERM for {timeout:.0f}s: killing it")
+        regions += _group_shm_regions(proc.pid)
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
         proc.wait()
+    for name in regions:
+        try:
+            os.unlink(f"/dev/shm/{name}")
+        except OSError:
+            pass
 
 
 class Launcher:
     def __init__(self, args: argparse.Namespace):
         self.args = args
         self.procs: list[subprocess.Popen] = []
+        self.shm: list[str] = []  # Triton's backend stubs' shared memory, removed if they are killed
         self.stopping = False
 
     def on_signal(self, signum, frame) -> None:
@@ -246,6 +271,7 @@ class Launcher:
         try:
             if not self.wait_triton():
                 return self.finish(1)
+            self.shm = _group_shm_regions(self.procs[0].pid)
             say("Starting Riva Speech Services API server")
             os.write(go_write, b"1")
         finally:
@@ -261,7 +287,7 @@ class Launcher:
         if self.stopping:
             say("riva-lite: stopping Riva and Triton")
             code = 0
-        stop(list(reversed(self.procs)))
+        stop(list(reversed(self.procs)), shm=tuple(self.shm))
         return code
 
 

@@ -91,10 +91,11 @@ class Triton:
 
     def discover(self) -> dict[str, AsrModel]:
         models = {}
-        for entry in self.client.get_model_repository_index(as_json=True).get("models", []):
+        index = self.client.get_model_repository_index(as_json=True, client_timeout=10)
+        for entry in index.get("models", []):
             if entry.get("state") != "READY":
                 continue
-            config = self.client.get_model_config(entry["name"], as_json=True)["config"]
+            config = self.client.get_model_config(entry["name"], as_json=True, client_timeout=10)["config"]
             params = {k: v.get("string_value", "") for k, v in config.get("parameters", {}).items()}
             if params.get("type") in ("online", "offline") and params.get("language_code"):
                 models[entry["name"]] = AsrModel(
