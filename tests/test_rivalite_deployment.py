@@ -37,7 +37,9 @@ INVALID = grpc.StatusCode.INVALID_ARGUMENT
 
 @pytest.fixture(scope="module")
 def riva(rivalite_models, tmp_path_factory):
-    deployment = LocalRiva(rivalite_models, tmp_path_factory.mktemp("riva")).start().wait_ready(120)
+    args = ("--triton-ready-timeout=90",)  # start-riva gives up (and says why) before the test does
+    deployment = LocalRiva(rivalite_models, tmp_path_factory.mktemp("riva"), args=args)
+    deployment.start().wait_ready(120)
     yield deployment
     deployment.stop()
     assert deployment.kill_leftovers() == [], "processes outlived start-riva"
