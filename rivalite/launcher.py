@@ -54,7 +54,11 @@ def free_port() -> int:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        prog="start-riva", description="Start riva-lite: tritonserver and Riva's API."
+        prog="start-riva",
+        description="Start riva-lite: tritonserver and Riva's API.",
+        epilog="environment: RIVA_MODEL_REPO (default /data/models; only a tritonserver shim on PATH "
+        "passes it to tritonserver, as with NVIDIA's start-riva), RIVA_API_KEY (require "
+        "'authorization: Bearer KEY'), RIVALITE_TRITON_HOME (where the real tritonserver is laid out)",
     )
     p.add_argument(
         "--riva-uri",
@@ -95,16 +99,32 @@ def _die_with_parent() -> None:
         pass
 
 
-def spawn(
-    cmd: list[str], env: dict[str, str] | None = None, executable: str | None = None
-) -> subprocess.Popen:
+def spawn(cmd: list[str], env=None, executable: str | None = None, pass_fds=()) -> subprocess.Popen:
     return subprocess.Popen(
-        cmd, executable=executable, env=env, start_new_session=True, preexec_fn=_die_with_parent
+        cmd, executable=executable, env=env, process_group=0, preexec_fn=_die_with_parent, pass_fds=pass_fds
     )
 
 
-def stop(procs: list[subprocess.Popen], timeout: float = 20) -> None:
-    """SIGTERM each (in order), wait, then SIGKILL its whole process group (Triton's backend stubs too)."""
+def _group_shm_regions(pgid: int) -> list[str]:
+    """Shared-memory regions named on the command lines of Triton's backend stubs in this process group."""
+    regions = []
+    for entry in os.scandir("/proc"):
+        try:
+            if (
+                entry.name.isdigit()
+                and int(open(f"{entry.path}/stat").read().rsplit(")", 1)[1].split()[2]) == pgid
+            ):
+                args = open(f"{entry.path}/cmdline", "rb").read().split(b"\0")
+                regions += [a.decode() for a in args if a.startswith(b"triton_python_backend_shm_region_")]
+        except (OSError, ValueError, IndexError):
+            pass
+    return regions
+
+
+def stop(procs: list[subprocess.Popen], timeout: float = 20, shm: tuple[str, ...] = ()) -> None:
+    """SIGTERM each (in order), wait, then SIGKILL its whole process group (Triton's backend stubs too);
+    then remove the shared memory that killed stubs leave in /dev/shm (`shm`, and any the group names)."""
+    regions = list(shm)
     for proc in procs:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -112,17 +132,24 @@ def stop(procs: list[subprocess.Popen], timeout: float = 20) -> None:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 say(f"riva-lite: pid {proc.pid} ignored SIGTERM for {timeout:.0f}s: killing it")
+        regions += _group_shm_regions(proc.pid)
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
         proc.wait()
+    for name in regions:
+        try:
+            os.unlink(f"/dev/shm/{name}")
+        except OSError:
+            pass
 
 
 class Launcher:
     def __init__(self, args: argparse.Namespace):
         self.args = args
         self.procs: list[subprocess.Popen] = []
+        self.shm: list[str] = []  # Triton's backend stubs' shared memory, removed if they are killed
         self.stopping = False
 
     def on_signal(self, signum, frame) -> None:
@@ -226,8 +253,8 @@ class Launcher:
                 executable=exe,
             )
         )
-        if not self.wait_triton():
-            return self.finish(1)
+        # The API process starts now and imports while Triton loads; it serves once Triton is ready.
+        go_read, go_write = os.pipe()
         api = [
             sys.executable,
             "-m",
@@ -235,11 +262,20 @@ class Launcher:
             f"--riva_uri={args.riva_uri}",
             f"--triton_uri=127.0.0.1:{args.triton_grpc_port}",
             f"--asr_service={str(args.asr_service).lower()}",
+            f"--start_fd={go_read}",
         ]
         if args.ssl_server_cert:
             api += [f"--ssl_server_cert={args.ssl_server_cert}", f"--ssl_server_key={args.ssl_server_key}"]
-        say("Starting Riva Speech Services API server")
-        self.procs.append(spawn(api))
+        self.procs.append(spawn(api, pass_fds=(go_read,)))
+        os.close(go_read)
+        try:
+            if not self.wait_triton():
+                return self.finish(1)
+            self.shm = _group_shm_regions(self.procs[0].pid)
+            say("Starting Riva Speech Services API server")
+            os.write(go_write, b"1")
+        finally:
+            os.close(go_write)
         if not self.wait_api():
             return self.finish(1)
         say(READY)
@@ -251,7 +287,7 @@ class Launcher:
         if self.stopping:
             say("riva-lite: stopping Riva and Triton")
             code = 0
-        stop(list(reversed(self.procs)))
+        stop(list(reversed(self.procs)), shm=tuple(self.shm))
         return code
 
 

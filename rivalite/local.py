@@ -54,10 +54,15 @@ class LocalRiva:
         shim: bool = True,
         args: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
+        ports: dict[str, int] | None = None,
     ):
+        """`ports` may fix any of riva, http, grpc, metrics; the others are free ports picked now."""
         self.models, self.workdir, self.shim = Path(models), Path(workdir), shim
         self.run_id = uuid.uuid4().hex
-        self.riva_port, self.http_port, self.grpc_port, self.metrics_port = (free_port() for _ in range(4))
+        ports = ports or {}
+        self.riva_port, self.http_port, self.grpc_port, self.metrics_port = (
+            ports.get(name) or free_port() for name in ("riva", "http", "grpc", "metrics")
+        )
         self.riva_uri = f"127.0.0.1:{self.riva_port}"
         self.args, self.extra_env = list(args), dict(env or {})
         self.lines: list[str] = []
@@ -91,7 +96,7 @@ class LocalRiva:
             env=self.environment(),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            start_new_session=True,
+            process_group=0,
         )
         threading.Thread(target=self._read, daemon=True, name="start-riva-log").start()
         return self

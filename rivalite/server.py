@@ -35,6 +35,7 @@ log = logging.getLogger("rivalite.server")
 API_KEY_ENV = "RIVA_API_KEY"
 ASR_SERVICE = "nvidia.riva.asr.RivaSpeechRecognition"
 MAX_MESSAGE = 64 * 1024 * 1024
+MODEL_SECONDS = "rivalite-model-seconds"  # trailing metadata of Recognize
 SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
 
 
@@ -61,20 +62,22 @@ class AsrModel:
 
 
 class Triton:
-    """Triton's gRPC inference API: model discovery, readiness and inference (one client per thread)."""
+    """Triton's gRPC inference API: model discovery, readiness and inference (one shared client)."""
 
     def __init__(self, url: str, timeout_s: float = 300.0):
         self.url, self.timeout_s = url, timeout_s
-        self._local = threading.local()
+        self._client = None
+        self._lock = threading.Lock()
         self._ready_at = (0.0, False)
 
     @property
     def client(self):
-        if not hasattr(self._local, "client"):
-            import tritonclient.grpc as tgrpc
+        with self._lock:  # tritonclient's gRPC client is thread-safe for everything but streams
+            if self._client is None:
+                import tritonclient.grpc as tgrpc
 
-            self._local.client = tgrpc.InferenceServerClient(self.url)
-        return self._local.client
+                self._client = tgrpc.InferenceServerClient(self.url)
+            return self._client
 
     def ready(self) -> bool:
         at, value = self._ready_at
@@ -88,10 +91,11 @@ class Triton:
 
     def discover(self) -> dict[str, AsrModel]:
         models = {}
-        for entry in self.client.get_model_repository_index(as_json=True).get("models", []):
+        index = self.client.get_model_repository_index(as_json=True, client_timeout=10)
+        for entry in index.get("models", []):
             if entry.get("state") != "READY":
                 continue
-            config = self.client.get_model_config(entry["name"], as_json=True)["config"]
+            config = self.client.get_model_config(entry["name"], as_json=True, client_timeout=10)["config"]
             params = {k: v.get("string_value", "") for k, v in config.get("parameters", {}).items()}
             if params.get("type") in ("online", "offline") and params.get("language_code"):
                 models[entry["name"]] = AsrModel(
@@ -181,8 +185,12 @@ class RivaSpeechRecognition(rasr_grpc.RivaSpeechRecognitionServicer):
                 )
             except AudioError as e:
                 raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"Error: {e}") from None
+            if samples.size == 0:
+                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "Error: the audio holds no samples")
             out = self.triton.infer(model.name, samples, rate, _options(config))
             results = offline_results(out, config, model.language_code)
+            if "model_s" in out:  # time spent in Whisper, to tell serving overhead from compute
+                context.set_trailing_metadata(((MODEL_SECONDS, f"{out['model_s']:.6f}"),))
             return rasr.RecognizeResponse(results=results, id=request.id)
 
     def StreamingRecognize(self, request_iterator, context):
@@ -450,8 +458,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--asr_service", type=_bool, default=True, metavar="true|false")
     parser.add_argument("--ssl_server_cert", help="PEM certificate: serve TLS")
     parser.add_argument("--ssl_server_key", help="PEM private key for --ssl_server_cert")
+    parser.add_argument("--start_fd", type=int, help="load, then wait for a byte on this fd before serving")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s riva-lite %(levelname)s %(message)s")
+    if args.start_fd is not None:  # start-riva starts us early to import while Triton loads its models
+        import tritonclient.grpc  # noqa: F401
+
+        if not os.read(args.start_fd, 1):
+            return 0  # the launcher gave up before Triton was ready
+        os.close(args.start_fd)
     server = serve(
         args.riva_uri,
         args.triton_uri,

@@ -54,15 +54,17 @@ def _sources() -> dict[str, Path]:
         "backends/python/libtriton_python.so": backend / "libtriton_python.so",
         "backends/python/triton_python_backend_utils.py": backend / "triton_python_backend_utils.py",
         "backends/python/triton_python_backend_stub": stub,
-        "py/bin/python3": Path(sys.executable),
-        f"py/bin/python{PY_VERSION}": Path(sys.executable),
+        "py/bin/python3": Path(os.path.realpath(sys.executable)),
+        f"py/bin/python{PY_VERSION}": Path(os.path.realpath(sys.executable)),
     }
 
 
-def default_home() -> Path:
+def default_home(links: dict[str, Path] | None = None) -> Path:
+    """RIVALITE_TRITON_HOME, else a cache folder named by everything it links to (never changed in place)."""
     if os.environ.get(HOME_ENV):
         return Path(os.environ[HOME_ENV])
-    key = f"{pytriton_server_dir()}|{sys.prefix}|{sys.base_prefix}".encode()
+    links = links or _sources()
+    key = "|".join([sys.prefix, *(f"{k}={v}" for k, v in sorted(links.items()))]).encode()
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return cache / "rivalite" / f"triton-py{PY_VERSION}-{hashlib.sha256(key).hexdigest()[:12]}"
 
@@ -75,8 +77,8 @@ def _is_current(home: Path, links: dict[str, Path]) -> bool:
 
 def prepare_home(home: str | os.PathLike | None = None) -> Path:
     """Create (or reuse) the triton home; idempotent and safe when several launchers race."""
-    home = Path(home) if home else default_home()
     links = _sources()
+    home = Path(home) if home else default_home(links)
     if _is_current(home, links):
         return home
     home.parent.mkdir(parents=True, exist_ok=True)
@@ -87,7 +89,10 @@ def prepare_home(home: str | os.PathLike | None = None) -> Path:
     if sys.prefix != sys.base_prefix:  # a venv: the stub's Python must see the venv's site-packages
         shutil.copy(Path(sys.prefix) / "pyvenv.cfg", tmp / "py" / "pyvenv.cfg")
         (tmp / "py" / "lib").symlink_to(Path(sys.prefix) / "lib")
-    if home.exists():
+    if _is_current(home, links):  # another launcher made it meanwhile
+        shutil.rmtree(tmp, ignore_errors=True)
+        return home
+    if home.exists():  # damaged (its name is a hash of its content): replace it
         shutil.rmtree(home, ignore_errors=True)
     try:
         tmp.rename(home)

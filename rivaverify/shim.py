@@ -46,11 +46,13 @@ fi
 for a in "$@"; do
   case "$a" in
     --model-repository|--model-repository=*|--model-store|--model-store=*)
-      echo "{log} --model-repository/--model-store given by the caller; not injecting. exec $REAL" >&2
+      echo "{log} --model-repository/--model-store given by the caller; not injecting" >&2
+      echo "{log} exec $REAL" >&2
       exec "$REAL" "$@" ;;
   esac
 done
-echo "{log} Injected --model-repository=$REPO (exec $REAL)" >&2
+echo "{log} Injected --model-repository=$REPO" >&2
+echo "{log} exec $REAL" >&2
 exec "$REAL" "--model-repository=$REPO" "$@"
 """
 

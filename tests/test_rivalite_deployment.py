@@ -37,7 +37,9 @@ INVALID = grpc.StatusCode.INVALID_ARGUMENT
 
 @pytest.fixture(scope="module")
 def riva(rivalite_models, tmp_path_factory):
-    deployment = LocalRiva(rivalite_models, tmp_path_factory.mktemp("riva")).start().wait_ready(120)
+    args = ("--triton-ready-timeout=90",)  # start-riva gives up (and says why) before the test does
+    deployment = LocalRiva(rivalite_models, tmp_path_factory.mktemp("riva"), args=args)
+    deployment.start().wait_ready(120)
     yield deployment
     deployment.stop()
     assert deployment.kill_leftovers() == [], "processes outlived start-riva"
@@ -301,6 +303,12 @@ BAD_AUDIO = {
     "rate-too-low": (b"\x00\x01" * 800, "LINEAR_PCM", 100, "not supported"),
     "half-sample": (b"\x00\x01\x02", "LINEAR_PCM", 16000, "partial frame"),
     "empty": (b"", "LINEAR_PCM", 16000, "empty"),
+    "header-only-wav": (
+        SAMPLE.read_bytes()[: SAMPLE.read_bytes().index(b"data") + 8],
+        "LINEAR_PCM",
+        0,
+        "no samples",
+    ),
 }
 
 
@@ -425,6 +433,46 @@ def test_health_needs_no_key_but_tls(secure_api):
 
 def test_tls_and_key_are_off_by_default(riva, asr):
     assert offline_text(asr.offline_recognize(SAMPLE.read_bytes(), config())).strip() == TEXT
+
+
+# -- NVIDIA's python-clients scripts, unchanged, when a checkout is at hand ----------------------------------
+CLIENTS = os.environ.get("RIVA_PYTHON_CLIENTS")  # a checkout of github.com/nvidia-riva/python-clients
+SCRIPT_RUNS = {
+    "transcribe_file.py --list-models": (
+        ["--list-models"],
+        "{'en-US': [{'model': ['" + rivalite.ASR_STREAMING,
+    ),
+    "transcribe_file.py": (["--input-file", str(SAMPLE)], "## " + TEXT),
+    "transcribe_file.py --automatic-punctuation": (
+        ["--input-file", str(SAMPLE), "--automatic-punctuation"],
+        "## What is natural language processing?",
+    ),
+    "transcribe_file_offline.py": (["--input-file", str(SAMPLE)], TEXT),
+    "transcribe_file_offline.py --list-models": (["--list-models"], rivalite.ASR_OFFLINE),
+    "riva_streaming_asr_client.py": (["--input-file", str(SAMPLE), "--num-clients", "2"], "threads done"),
+}
+
+
+@pytest.mark.skipif(
+    not CLIENTS, reason="set RIVA_PYTHON_CLIENTS to a python-clients checkout to run its scripts"
+)
+@pytest.mark.parametrize("run", SCRIPT_RUNS)
+def test_python_clients_scripts(riva, run, tmp_path):
+    script = Path(CLIENTS) / "scripts" / "asr" / run.split()[0]
+    if not script.exists():
+        pytest.skip(f"{script} not in the checkout")
+    args, expected = SCRIPT_RUNS[run]
+    out = subprocess.run(
+        [sys.executable, str(script), "--server", riva.riva_uri, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert out.returncode == 0, out.stderr
+    assert expected in out.stdout, out.stdout
+    if run.startswith("riva_streaming"):
+        assert all(TEXT in f.read_text() for f in tmp_path.glob("output_*.txt"))
 
 
 # -- last: SIGTERM stops everything -------------------------------------------------------------------------

@@ -69,14 +69,30 @@ def test_bug_without_the_shim(rivalite_models, tmp_path):
     assert READY not in out and "[SHIM]" not in out
 
 
-@pytest.mark.parametrize("victim", ["rivalite.server", "tritonserver"])
-def test_exits_when_a_child_dies(empty_repo, tmp_path, victim):
+def test_exits_when_the_api_dies(empty_repo, tmp_path):
     riva = launch(empty_repo, tmp_path, args=("--asr_service=false",)).wait_ready(60)
-    os.kill(child(riva, victim), signal.SIGKILL)
+    os.kill(child(riva, "rivalite.server"), signal.SIGKILL)
     t0 = time.monotonic()
     assert wait_exit(riva, 30) != 0
     assert time.monotonic() - t0 < 25
     assert EXITED in riva.output()
+
+
+def test_exits_when_triton_dies(rivalite_models, tmp_path):
+    """Killed Triton leaves its backend stubs and their /dev/shm regions: start-riva removes both."""
+    riva = launch(rivalite_models, tmp_path).wait_ready(120)
+    triton = riva.tritonserver_pid()
+    regions = [
+        a
+        for pid in children(triton)
+        for a in Path(f"/proc/{pid}/cmdline").read_text().split("\0")
+        if a.startswith("triton_python_backend_shm_region_")
+    ]
+    assert len(regions) == 2  # the feature extractor's and the acoustic model's
+    os.kill(triton, signal.SIGKILL)
+    assert wait_exit(riva, 30) != 0
+    assert EXITED in riva.output()
+    assert [r for r in regions if Path("/dev/shm", r).exists()] == []
 
 
 def test_children_die_with_the_launcher(empty_repo, tmp_path):

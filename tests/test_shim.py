@@ -107,7 +107,7 @@ def test_injects_when_no_repository_given(layout):
     proc, argv = run(layout, ["--http-port=8000", "--log-verbose=0"])
     assert proc.returncode == 0
     assert argv[1:] == [f"--model-repository={REPO}", "--http-port=8000", "--log-verbose=0"]
-    assert f"[SHIM] Injected --model-repository={REPO}".encode() in proc.stderr
+    assert f"[SHIM] Injected --model-repository={REPO}\n".encode() in proc.stderr  # the value ends the line
 
 
 @pytest.mark.parametrize(

@@ -3,13 +3,14 @@
 Copied as `model.py` into the acoustic model's version folder by `rivalite deploy`; the weights sit next
 to it in `whisper/`. Input AUDIO_16K (FP32 [-1]) and OPTIONS (JSON bytes); output TRANSCRIPT (JSON bytes):
 {"segments": [{"text", "start", "end", "avg_logprob", "words": [[word, start, end, prob], ...]}],
- "alternatives": [{"text", "score"}], "duration": seconds}.
+ "alternatives": [{"text", "score"}], "duration": seconds, "model_s": seconds spent in Whisper}.
 Self-contained: runs inside Triton's Python stub, which only sees site-packages (not PYTHONPATH).
 """
 
 import json
 import math
 import os
+import time
 
 import numpy as np
 import triton_python_backend_utils as pb_utils
@@ -50,6 +51,7 @@ class TritonPythonModel:
         return responses
 
     def transcribe(self, audio, options):
+        started = time.perf_counter()
         segments, _ = self.model.transcribe(
             audio,
             language=self.language if self.model.model.is_multilingual else None,
@@ -66,6 +68,7 @@ class TritonPythonModel:
         n = int(options.get("max_alternatives") or 1)
         if n > 1 and len(audio) <= 30 * 16000:
             result["alternatives"] = self.n_best(audio, n, options.get("hotwords") or None)
+        result["model_s"] = time.perf_counter() - started
         return result
 
     def n_best(self, audio, n, hotwords):

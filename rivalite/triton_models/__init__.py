@@ -1,0 +1,1 @@
+"""Triton Python-backend models that `rivalite deploy` copies as model.py (they run inside Triton)."""
