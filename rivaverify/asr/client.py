@@ -16,7 +16,7 @@ from rivaverify.asr.audio import Audio
 
 def auth(host: str, ssl_cert: str | None = None, api_key: str | None = None) -> riva.client.Auth:
     """A Riva connection; TLS when a root certificate is given, the API key sent as metadata."""
-    metadata = [["x-api-key", api_key]] if api_key else None
+    metadata = [["authorization", f"Bearer {api_key}"]] if api_key else None  # as Riva (NGC, NVCF) takes it
     return riva.client.Auth(ssl_root_cert=ssl_cert, use_ssl=bool(ssl_cert), uri=host, metadata_args=metadata)
 
 
