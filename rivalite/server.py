@@ -141,6 +141,13 @@ def _options(config) -> dict:
     }
 
 
+@dataclass
+class _StreamState:
+    utterances: Utterances | None = None
+    previous: str = ""  # the last partial's transcript, for its stability
+    last_decode: float = 0.0
+
+
 class RivaSpeechRecognition(rasr_grpc.RivaSpeechRecognitionServicer):
     def __init__(self, triton: Triton):
         self.triton = triton
@@ -236,12 +243,13 @@ class RivaSpeechRecognition(rasr_grpc.RivaSpeechRecognitionServicer):
         threading.Thread(target=read, daemon=True, name="riva-stream-reader").start()
         options = _options(config)
         partial_options = {**options, "word_time_offsets": False, "max_alternatives": 1}
-        utterances, previous, last_decode, end = None, "", 0.0, False
+        state = _StreamState()
+        end = False
         while not end:
-            kind, data = items.get()
-            batch = [(kind, data)]
+            batch = [items.get()]
             while not items.empty():
                 batch.append(items.get_nowait())
+            chunks = 0
             for kind, data in batch:
                 if kind == "cancel":
                     return
@@ -249,53 +257,61 @@ class RivaSpeechRecognition(rasr_grpc.RivaSpeechRecognitionServicer):
                     raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, data)
                 if kind == "end":
                     end = True
-                elif data:
+                    continue
+                chunks += 1
+                if data:
                     try:
                         decoder.feed(data)
                     except AudioError as e:
                         raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"Error: {e}") from None
-            if decoder.rate == 0 and not end:
+            results = self._decode(decoder, end, state, scfg, model, options, partial_options)
+            # As Riva: one response per audio chunk (results ride on the last), one more after the end.
+            for _ in range(chunks - 1):
+                yield rasr.StreamingRecognizeResponse(id=request_id)
+            if chunks or results:
+                yield rasr.StreamingRecognizeResponse(results=results, id=request_id)
+
+    def _decode(self, decoder, end, state, scfg, model, options, partial_options) -> list:
+        """The results the audio so far gives now (finals of ended utterances, a partial of the current)."""
+        config = scfg.config
+        if decoder.rate == 0 and not end:
+            return []
+        if not end and decoder.is_container and time.monotonic() - state.last_decode < 0.5:
+            return []  # compressed audio is re-decoded whole: at most twice a second
+        try:
+            samples = decoder.finish() if end else decoder.samples()
+        except AudioError as e:
+            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"Error: {e}") from None
+        state.last_decode = time.monotonic()
+        if decoder.rate == 0:
+            return []
+        if state.utterances is None:
+            stop_ms = config.endpointing_config.stop_history if config.HasField("endpointing_config") else 0
+            state.utterances = Utterances(decoder.rate, model.chunk_s, max(0, stop_ms), scfg.interim_results)
+        results = []
+        for event, start, stop in state.utterances.step(samples, end):
+            final = event == "final"
+            out = self.triton.infer(model.name, samples[start:stop], decoder.rate,
+                                    options if final else partial_options)
+            alts = alternatives(out, config.enable_automatic_punctuation, start / decoder.rate,
+                                model.language_code, config.max_alternatives, final,
+                                final and config.enable_word_time_offsets)
+            if not alts:
                 continue
-            if not end and decoder.is_container and time.monotonic() - last_decode < 0.5:
-                continue  # compressed audio is re-decoded whole: at most twice a second
-            try:
-                samples = decoder.finish() if end else decoder.samples()
-            except AudioError as e:
-                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"Error: {e}") from None
-            last_decode = time.monotonic()
-            if decoder.rate == 0:
-                break
-            if utterances is None:
-                stop_ms = (
-                    config.endpointing_config.stop_history if config.HasField("endpointing_config") else 0
-                )
-                utterances = Utterances(decoder.rate, model.chunk_s, max(0, stop_ms), scfg.interim_results)
-            for event, start, stop in utterances.step(samples, end):
-                out = self.triton.infer(
-                    model.name,
-                    samples[start:stop],
-                    decoder.rate,
-                    options if event == "final" else partial_options,
-                )
-                final = event == "final"
-                alts = alternatives(
-                    out,
-                    config.enable_automatic_punctuation,
-                    start / decoder.rate,
-                    model.language_code,
-                    config.max_alternatives,
-                    final,
-                    final and config.enable_word_time_offsets,
-                )
-                if not alts:
-                    continue
-                result = rasr.StreamingRecognitionResult(
-                    alternatives=alts, is_final=final, channel_tag=1, audio_processed=stop / decoder.rate
-                )
-                if not final:
-                    result.stability = stability(previous, alts[0].transcript)
-                previous = "" if final else alts[0].transcript
-                yield rasr.StreamingRecognizeResponse(results=[result], id=request_id)
+            result = rasr.StreamingRecognitionResult(
+                alternatives=alts, is_final=final, channel_tag=1, audio_processed=stop / decoder.rate)
+            if not final:
+                result.stability = stability(state.previous, alts[0].transcript)
+            state.previous = "" if final else alts[0].transcript
+            results.append(result)
+        total = len(samples) / decoder.rate
+        if end and not any(r.is_final and r.audio_processed >= total - 1e-3 for r in results):
+            # As Riva, the end of a stream gets a final, empty when the speech ended before it, so that
+            # audio_processed reaches the length of the audio.
+            results.append(rasr.StreamingRecognitionResult(
+                alternatives=[rasr.SpeechRecognitionAlternative(transcript="")], is_final=True, channel_tag=1,
+                audio_processed=total))
+        return results
 
     def GetRivaSpeechRecognitionConfig(self, request, context):
         with _errors(context):

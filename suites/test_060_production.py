@@ -120,7 +120,7 @@ def test_streaming_contract(streamed, offline, thresholds, settings, record_fact
             broken.append(f"{name}: a final repeats the one before it: {repeated[0]!r}")
         if abs(finals[-1].audio_processed - s.audio.duration_s) > chunk_s + 0.05:
             broken.append(f"{name}: audio_processed of the last final is {finals[-1].audio_processed:.2f} s, "
-                          f"the clip is {s.audio.duration_s:.2f} s")
+                          f"the clip is {s.audio.duration_s:.2f} s: the end of the stream got no final")
         order = [f.audio_processed for f in finals]
         if order != sorted(order):
             broken.append(f"{name}: audio_processed of the finals goes back: {order}")
@@ -235,10 +235,10 @@ def test_server_survives_bad_input(riva, clips, settings, record_fact):
     lang, model = settings.language_code, settings.model_name or ""
     cfg = lambda **kw: client.config(pcm, kw.pop("lang", lang), model=model, **kw)  # noqa: E731
     wav = utt.path.read_bytes()
-    big = bytes(8 * 1024 * 1024)  # 4+ min of silence: over gRPC's default 4 MiB message limit
+    big = bytes(65 * 1024 * 1024)  # 35 min of silence: over riva-lite's 64 MiB and gRPC's default 4 MiB
     cases = {
-        "wrong encoding (PCM declared FLAC)": (lambda: client.recognize(
-            riva, pcm, cfg(encoding=AudioEncoding.FLAC), data=wav), {"INVALID_ARGUMENT"}),
+        "wrong encoding (raw PCM declared FLAC)": (lambda: client.recognize(
+            riva, pcm, cfg(encoding=AudioEncoding.FLAC), data=pcm.pcm), {"INVALID_ARGUMENT"}),
         "wrong sample rate (0 Hz for raw PCM)": (lambda: client.recognize(
             riva, pcm, _with(cfg(), sample_rate_hertz=0), data=pcm.pcm), {"INVALID_ARGUMENT"}),
         "empty audio": (lambda: client.recognize(riva, pcm, cfg(), data=b""), {"INVALID_ARGUMENT"}),

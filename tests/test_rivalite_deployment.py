@@ -204,6 +204,16 @@ def test_streaming_sample_with_interim_results(asr):
     assert processed == sorted(processed) and processed[-1] <= 4.16
 
 
+def test_one_response_per_chunk_and_one_more_at_the_end(asr):
+    """As Riva: NVIDIA's streaming client pairs response i with chunk i to measure latency."""
+    cfg = riva_client.StreamingRecognitionConfig(config=config(), interim_results=True)
+    chunks = chunks_of(SAMPLE.read_bytes())
+    responses = stream(asr, chunks, cfg)
+    assert len(responses) in (len(chunks), len(chunks) + 1)
+    last = [r for resp in responses for r in resp.results][-1]
+    assert last.is_final and last.audio_processed == pytest.approx(4.152, abs=0.01)
+
+
 def test_streaming_finals_only_with_word_offsets(asr):
     cfg = riva_client.StreamingRecognitionConfig(
         config=config(enable_word_time_offsets=True, enable_automatic_punctuation=True), interim_results=False
@@ -224,6 +234,7 @@ def test_streaming_two_utterances_give_two_finals(asr, sample):
         interim_results=False,
     )
     results = [r for resp in stream(asr, chunks_of(blob), cfg) for r in resp.results]
+    results = [r for r in results if r.alternatives[0].transcript]  # not the empty end-of-stream final
     assert [r.alternatives[0].transcript.strip() for r in results] == [TEXT, TEXT]
     assert results[1].alternatives[0].words == [] and results[0].audio_processed < results[1].audio_processed
 
@@ -350,13 +361,17 @@ def test_second_streaming_config(riva, asr):
     assert err.code() == INVALID and "only the first" in err.details()
 
 
-def test_silence_and_no_audio_give_no_results(asr):
+def test_silence_and_no_audio_give_no_transcript(asr):
     cfg = riva_client.StreamingRecognitionConfig(
         config=config(encoding=riva_client.AudioEncoding.LINEAR_PCM, sample_rate_hertz=16000),
         interim_results=True,
     )
     assert [r for resp in stream(asr, [], cfg) for r in resp.results] == []
-    assert [r for resp in stream(asr, [b"\x00" * 32000], cfg) for r in resp.results] == []
+    # one second of silence: one response to its chunk, then only the end-of-stream final, empty
+    responses = list(stream(asr, [b"\x00" * 32000], cfg))
+    results = [r for resp in responses for r in resp.results]
+    assert len(responses) in (1, 2)
+    assert [(r.is_final, r.alternatives[0].transcript, r.audio_processed) for r in results] == [(True, "", 1.0)]
 
 
 def test_still_serving_after_the_errors(riva, asr):
