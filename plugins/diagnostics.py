@@ -26,7 +26,7 @@ def pytest_riva_next_steps(config: pytest.Config, phase: Any, failures: list[dic
     sources = {"the failure": "\n".join(f["message"] for f in failures), **log_tails(config)}
     seen = set()
     for where, text in sources.items():
-        for d in diagnose(text):
+        for d in diagnose(text, log=where != "the failure"):
             if d.signature not in seen:
                 seen.add(d.signature)
                 steps.append(f"{d.next_step} [seen in {where}: {d.line[:160]}]")

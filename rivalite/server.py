@@ -242,7 +242,7 @@ class RivaSpeechRecognition(rasr_grpc.RivaSpeechRecognitionServicer):
 
         threading.Thread(target=read, daemon=True, name="riva-stream-reader").start()
         options = _options(config)
-        partial_options = {**options, "word_time_offsets": False, "max_alternatives": 1}
+        partial_options = {**options, "word_time_offsets": False, "max_alternatives": 1, "partial": True}
         state = _StreamState()
         end = False
         while not end:

@@ -12,10 +12,11 @@ class Signature:
     name: str
     pattern: re.Pattern[str]
     next_step: str
+    in_logs: bool = True  # False: a server logs it for every bad request; only a failure's own text counts
 
 
-def _sig(name: str, pattern: str, next_step: str) -> Signature:
-    return Signature(name, re.compile(pattern, re.IGNORECASE), next_step)
+def _sig(name: str, pattern: str, next_step: str, in_logs: bool = True) -> Signature:
+    return Signature(name, re.compile(pattern, re.IGNORECASE), next_step, in_logs)
 
 
 SIGNATURES = (
@@ -28,7 +29,7 @@ SIGNATURES = (
          "error in the Triton log (the line with \"failed to load\")"),
     _sig("unavailable-model", r"Unavailable model requested",
          "Riva has no model for the language or type asked: compare RIVA__LANGUAGE_CODE and "
-         "RIVA__MODEL_NAME with the models `transcribe_file.py --list-models` shows"),
+         "RIVA__MODEL_NAME with the models `transcribe_file.py --list-models` shows", in_logs=False),
     _sig("port-in-use", r"address already in use|failed to (start|bind).*port|port \d+ is (in use|taken)",
          "a port is taken: `ss -ltnp` shows by whom; stop it or set RIVA__HOST / RIVA__TRITON_*_PORT"),
     _sig("out-of-memory", r"out of memory|CUDA_ERROR_OUT_OF_MEMORY|std::bad_alloc|MemoryError",
@@ -49,10 +50,12 @@ class Diagnosis:
     next_step: str
 
 
-def diagnose(text: str) -> list[Diagnosis]:
-    """Every signature found in `text`, once each, with the first line that matched it."""
+def diagnose(text: str, log: bool = False) -> list[Diagnosis]:
+    """Every signature found in `text` (a log's when `log`), once each, with the first line that matched."""
     found = []
     for sig in SIGNATURES:
+        if log and not sig.in_logs:
+            continue
         for line in text.splitlines():
             if sig.pattern.search(line):
                 found.append(Diagnosis(sig.name, line.strip()[:300], sig.next_step))

@@ -41,3 +41,9 @@ def test_redact_text_masks_values_not_names():
 def test_redact_mapping_masks_secret_names_nested():
     out = redact_mapping({"AWS_SECRET_ACCESS_KEY": "x", "PATH": "/bin", "nested": {"token": "y", "n": 1}})
     assert out == {"AWS_SECRET_ACCESS_KEY": "***", "PATH": "/bin", "nested": {"token": "***", "n": 1}}
+
+
+def test_request_errors_count_in_failures_not_in_server_logs():
+    line = "riva-lite INFO INVALID_ARGUMENT: Error: Unavailable model requested. Lang: xx-XX, Type: offline"
+    assert [d.signature for d in diagnose(line)] == ["unavailable-model"]
+    assert diagnose(line, log=True) == []

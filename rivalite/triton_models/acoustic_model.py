@@ -58,6 +58,8 @@ class TritonPythonModel:
             beam_size=self.beam_size,
             word_timestamps=bool(options.get("word_time_offsets")),
             hotwords=options.get("hotwords") or None,
+            # a partial is decoded once (no temperature fallback): its latency stays bounded
+            **({"temperature": 0.0} if options.get("partial") else {}),
         )
         result = {"segments": [], "alternatives": [], "duration": len(audio) / 16000}
         for s in segments:
