@@ -24,6 +24,7 @@ RUN_LABEL = "riva-verify.run"  # and the run's id, so a test can find what a run
 SHIM_MOUNT = "/opt/riva-verify/shim"
 RIVA_PORTS = {"riva": 50051, "triton_http": 8000, "triton_grpc": 8001, "triton_metrics": 8002}
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+MEMLOCK_REFUSED = "error setting rlimit type 8"  # RLIMIT_MEMLOCK, from runc
 LOGIN_HINT = "run `docker login nvcr.io` (user $oauthtoken, your NGC API key) and try again"
 
 _LIVE: set[DockerRuntime] = set()
@@ -201,6 +202,7 @@ class DockerRuntime(Runtime):
         self.env: dict[str, str] = {}
         self._exit: int | None = None
         self._logger: threading.Thread | None = None
+        self.notes: list[str] = []  # what differs from the quick start, and why
 
     @property
     def client(self) -> Any:
@@ -215,15 +217,28 @@ class DockerRuntime(Runtime):
             raise TypeError("the docker runtime needs a ContainerSpec (rivaverify.runtime.docker.quickstart)")
         img = ensure_image(self.client, spec.image)
         runtimes = self.client.info().get("Runtimes") or {}
-        kwargs = run_kwargs(spec, (img.attrs.get("Config") or {}).get("Env"), "nvidia" in runtimes)
-        self.spec, self.env = spec, dict(kwargs["environment"])
+        image_env = (img.attrs.get("Config") or {}).get("Env") or []
+        kwargs = run_kwargs(spec, image_env, "nvidia" in runtimes)
+        self.spec, self.env = spec, dict(kwargs["environment"])  # what we set; the image's own env is not in it
         spec.log_path.parent.mkdir(parents=True, exist_ok=True)
         spec.log_path.write_bytes(b"")  # one log per deployment: old errors must not be diagnosed
         _LIVE.add(self)
         import docker
 
         try:
-            self.container = self.client.containers.run(**kwargs)
+            try:
+                self.container = self.client.containers.run(**kwargs)
+            except docker.errors.APIError as exc:
+                if MEMLOCK_REFUSED not in str(exc):
+                    raise
+                # An engine without CAP_SYS_RESOURCE (rootless, a sandbox) cannot lift memlock: run without it.
+                self._remove_by_name(spec.name)
+                self.notes.append(f"the engine refused --ulimit memlock=-1 ({MEMLOCK_REFUSED}); started without "
+                                  "it. Riva on a GPU wants it: give dockerd CAP_SYS_RESOURCE and LimitMEMLOCK=infinity")
+                with open(spec.log_path, "a") as log:
+                    log.write(f"riva-verify: {self.notes[-1]}\n")
+                kwargs["ulimits"] = [u for u in kwargs["ulimits"] if u["Name"] != "memlock"]
+                self.container = self.client.containers.run(**kwargs)
         except docker.errors.APIError as exc:
             _LIVE.discard(self)
             self._remove_by_name(spec.name)
