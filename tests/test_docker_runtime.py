@@ -177,3 +177,39 @@ def test_launcher_is_found_among_container_processes():
     runtime.processes = lambda: rt.parse_ps(PS_OUTPUT)
     assert runtime.launcher().pid == 7
     assert [p.pid for p in runtime.find("tritonserver")] == [12]
+
+
+SKIPPING = """
+import pytest
+
+@pytest.mark.docker
+def test_needs_docker():
+    pytest.skip("no Docker engine reachable")
+
+def test_other():
+    pass
+"""
+
+
+def test_a_skipped_docker_test_is_a_skip_by_default(suite_dir):
+    suite_dir.makepyfile(test_x=SKIPPING)
+    result = suite_dir.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == 0
+    result.assert_outcomes(passed=1, skipped=1)
+
+
+def test_require_docker_turns_a_skip_into_a_failure(suite_dir, monkeypatch):
+    suite_dir.makepyfile(test_x=SKIPPING)
+    monkeypatch.setenv("RIVA__REQUIRE_DOCKER", "true")
+    result = suite_dir.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == 1
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*may not skip while RIVA__REQUIRE_DOCKER=true*"])
+
+
+def test_require_docker_fails_a_run_where_no_docker_test_ran(suite_dir, monkeypatch):
+    suite_dir.makepyfile(test_x="def test_other():\n    pass\n")
+    monkeypatch.setenv("RIVA__REQUIRE_DOCKER", "true")
+    result = suite_dir.runpytest_subprocess("-p", "no:cacheprovider")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*no docker-marked test passed*"])
