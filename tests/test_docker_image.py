@@ -98,8 +98,9 @@ def test_the_image_has_nvidias_layout(engine, built):
     img = engine.images.get(built)
     assert img.attrs["Config"]["Cmd"] == ["start-riva"]
     assert img.labels[image.KEY_LABEL] == image.key()
-    script = ("command -v start-riva; command -v tritonserver; command -v python3; test -d /data/models && echo data;"
-              " ls /opt/tritonserver/backends/python; tritonserver --help 2>&1 | grep -q -- --model-repository && echo runs")
+    script = ("command -v start-riva; command -v tritonserver; command -v python3; test -d /data/models && echo data; "
+              "ls /opt/tritonserver/backends/python; "
+              "tritonserver --help 2>&1 | grep -q -- --model-repository && echo runs")
     out = engine.containers.run(built, ["sh", "-c", script], remove=True, labels={docker_rt.LABEL: "1"}).decode()
     assert out.split("\n")[:4] == ["/opt/riva-lite/bin/start-riva", "/opt/tritonserver/bin/tritonserver",
                                    "/opt/riva-lite/bin/python3", "data"], out
