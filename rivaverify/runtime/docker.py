@@ -337,7 +337,12 @@ class DockerRuntime(Runtime):
 
     def processes(self) -> list[Proc]:
         """The container's processes, with their PIDs as seen inside it (what docker:// testinfra sees)."""
-        rc, out, _ = self._exec_raw(["sh", "-c", _PS], 30)
+        for _ in range(3):  # an exec can fail while the engine is busy (or an ssh:// connection drops): retry
+            rc, out, err = self._exec_raw(["sh", "-c", _PS], 30)
+            if rc == 0 or not self.alive():
+                break
+        if rc != 0 and self.alive():
+            raise DockerError(f"cannot list the processes of {self.spec.name} (exit {rc}: {err.decode()[:300]})")
         return parse_ps(out) if rc == 0 else []
 
     def launch_env(self) -> dict[str, str]:
