@@ -213,9 +213,25 @@ def build(tag: str | None = None, client: Any = None, cache: Path | None = None,
             rootfs = Path(tmp) / "rootfs.tar"
             _run(["tar", "--numeric-owner", "-C", str(root), "-cf", str(rootfs), "."], log, what="tar")
             shutil.rmtree(root)
+            replaced = {i.id for i in (find(client, tag), find(client, f"{REPOSITORY}:latest")) if i is not None}
             _import(client, rootfs, tag, k, log)
+            _remove_untagged(client, replaced, log)
         log(f"built {tag} in {time.monotonic() - started:.0f} s")
     return tag
+
+
+def _remove_untagged(client: Any, ids: set[str], log) -> None:
+    """Images this build replaced, once nothing names them (a gigabyte each)."""
+    import docker
+
+    for image_id in ids:
+        image = find(client, image_id)
+        if image is not None and not image.tags:
+            try:
+                client.images.remove(image_id)
+                log(f"removed the replaced image {image_id[:19]}")
+            except docker.errors.APIError:  # a container still uses it
+                pass
 
 
 def changes(k: str) -> list[str]:
@@ -240,5 +256,6 @@ def _import(client: Any, rootfs: Path, tag: str, k: str, log) -> None:
     image = find(client, tag)
     if image is None:
         raise RivaLiteError(f"docker import reported {out!r} but {tag} is not on the engine")
-    image.tag(repository, "latest")
+    if repository == REPOSITORY:
+        image.tag(repository, "latest")
 

@@ -9,6 +9,7 @@ import time
 import urllib.request
 import uuid
 
+import docker
 import pytest
 
 from rivaverify.runtime import docker as docker_rt
@@ -73,6 +74,27 @@ def test_smoke_passes_in_a_container_with_no_image_set(tmp_path, work_dir, engin
     assert any(a["what"].startswith("docker run -d --init") and f" {image} start-riva" in a["what"]
                for a in plan["actions"])
     assert run.containers(engine) == [] and run.leftovers() == []
+
+
+def test_smoke_builds_the_image_when_it_is_missing(tmp_path, work_dir, engine, image):
+    """A new user: no RIVA__IMAGE and no riva-lite:<key> yet. The suite builds it (here on the cached rootfs)."""
+    old = engine.images.get(image).id
+    engine.images.remove(image)  # untag: riva-lite:latest still holds the layers
+    run = DockerRun(tmp_path, work_dir)
+    try:
+        result = run.pytest("-m", "smoke")
+    finally:
+        try:
+            engine.images.get(image)
+        except docker.errors.ImageNotFound:
+            engine.images.get(old).tag(*image.split(":"))  # the run failed before building: put it back
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert f"building the riva-lite image {image}" in result.stdout
+    assert "built " in (run.reports / "riva-lite-image-build.log").read_text()
+    assert engine.images.get(image).id != old
+    with pytest.raises(docker.errors.ImageNotFound):
+        engine.images.get(old)  # the build removed the image it replaced
+    assert run.containers(engine) == []
 
 
 def test_the_bug_without_the_shim_mount_fails_040_with_the_next_step(tmp_path, work_dir, engine, image):
