@@ -79,13 +79,14 @@ def test_gpus_through_device_requests(tmp_path, gpus, engine_has_nvidia, expecte
 
 
 def test_docker_run_argv_reads_like_the_quick_start(tmp_path):
-    argv = rt.docker_run_argv(spec(tmp_path))
+    argv = rt.docker_run_argv(spec(tmp_path, gpus="all"))
     line = " ".join(argv)
     for flag in ("docker run -d --init", "--shm-size 1g", "--ulimit memlock=-1", "--ulimit stack=67108864",
                  "-p 50061:50051", "-p 8010:8000", "-p 8011:8001", "-p 8012:8002", "--gpus all",
                  f"-v {tmp_path / 'deploy'}:/data", f"-v {tmp_path / 'shim'}:{rt.SHIM_MOUNT}:ro",
                  f"-e PATH={rt.SHIM_MOUNT}/bin:$IMAGE_PATH", "nvcr.io/nvidia/riva/riva-speech:2.19.0 start-riva"):
         assert flag in line
+    assert "--gpus" not in rt.docker_run_argv(spec(tmp_path / "auto"))  # auto: decided by the engine at start
 
 
 def test_image_path_defaults_to_dockers():

@@ -117,8 +117,8 @@ def docker_run_argv(spec: ContainerSpec) -> list[str]:
     for name, port in spec.ports.items():
         if name in RIVA_PORTS:
             argv += ["-p", f"{port}:{RIVA_PORTS[name]}"]
-    if spec.gpus != "none":
-        argv += ["--gpus", "all" if spec.gpus in ("auto", "all") else f"device={spec.gpus}"]
+    if spec.gpus not in ("none", "auto"):  # auto: --gpus all when the engine has the NVIDIA runtime
+        argv += ["--gpus", "all" if spec.gpus == "all" else f"device={spec.gpus}"]
     if spec.model_dir is not None:
         argv += ["-v", f"{spec.model_dir}:{spec.mount}"]
     env = dict(spec.env)
