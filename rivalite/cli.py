@@ -1,9 +1,10 @@
-"""The `rivalite` command: pack, deploy, serve, triton-home."""
+"""The `rivalite` command: pack, deploy, serve, triton-home, image build."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from rivalite.errors import RivaLiteError
 
@@ -26,6 +27,13 @@ def _triton_home(args) -> int:
     from rivalite import triton
 
     print(triton.prepare_home(args.home))
+    return 0
+
+
+def _image_build(args) -> int:
+    from rivalite import image
+
+    print(image.build(args.tag, cache=args.cache, force=args.force, log=lambda line: print(line, file=sys.stderr)))
     return 0
 
 
@@ -58,6 +66,14 @@ def main(argv: list[str] | None = None) -> int:
     p = verbs.add_parser("triton-home", help="prepare and print the folder start-riva runs Triton from")
     p.add_argument("--home", help="where (default: $RIVALITE_TRITON_HOME, else ~/.cache/rivalite/...)")
     p.set_defaults(func=_triton_home)
+
+    p = verbs.add_parser("image", help="the riva-lite Docker image (built here: debootstrap, chroot, import)")
+    image_verbs = p.add_subparsers(dest="image_command", required=True, metavar="IMAGE_COMMAND")
+    p = image_verbs.add_parser("build", help="build riva-lite:<key> (reused when it exists); print its tag")
+    p.add_argument("--tag", help="image tag (default: riva-lite:<hash of the recipe and sources>)")
+    p.add_argument("--cache", type=Path, help="base rootfs and pip cache (default: ~/.cache/rivalite/image)")
+    p.add_argument("--force", action="store_true", help="rebuild even when the tag exists")
+    p.set_defaults(func=_image_build)
 
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["serve"]:

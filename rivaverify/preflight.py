@@ -110,10 +110,10 @@ def nvlink_topology(host: Any) -> dict[str, str]:
 
 
 def docker_engine(client_factory: Any = None) -> dict[str, str]:
-    """Server version of the Docker engine the docker runtime will use (DOCKER_HOST honoured)."""
-    import docker
+    """Server version of the Docker engine the docker runtime will use (DOCKER_HOST honoured, ssh:// too)."""
+    from rivaverify.runtime.docker import client as docker_client
 
-    client = (client_factory or docker.from_env)()
+    client = (client_factory or docker_client)()
     try:
         v = client.version()
     finally:

@@ -18,6 +18,11 @@ class Target(StrEnum):
     endpoint = "endpoint"  # a running deployment at RIVA__HOST
 
 
+class DockerLaunch(StrEnum):
+    start_riva = "start-riva"  # NVIDIA's quick start: the launcher starts tritonserver and Riva's API
+    tritonserver = "tritonserver"  # Triton alone, started with --model-repository (no launcher, no shim)
+
+
 class Profile(StrEnum):
     dev = "dev"
     staging = "staging"
@@ -96,6 +101,20 @@ class _Base(BaseSettings):
     ssl_cert: Path | None = Field(None, description="root certificate for TLS to Riva")
     require_gpu: bool | None = Field(None, description="fail GPU checks without a GPU (default: by target)")
     dry_run: bool = Field(False, description="record what fixtures would do, do nothing")
+    docker_gpus: str = Field("auto", pattern=r"^(auto|all|none|\d+(,\d+)*)$",
+                             description="GPUs for target docker: auto (when the engine has the nvidia runtime), "
+                             "all, none, or device ids like 0,1")
+    docker_shm_size: str = Field("1g", pattern=r"^\d+[bkmgBKMG]?$", description="container shared memory (--shm-size)")
+    docker_mount: str = Field("/data", pattern=r"^/", description="where the model repository goes in the container: "
+                              "MOUNT/models (Riva's /data/models)")
+    docker_model_repos_env: bool = Field(False, description="also set MODEL_REPOS=--model-repository=REPO in the "
+                                         "container, for launchers that read it (a fallback to the shim)")
+    docker_launch: DockerLaunch = Field(DockerLaunch.start_riva, description="start-riva (NVIDIA's quick start) or "
+                                        "tritonserver (a fallback: Triton alone with --model-repository, no launcher)")
+    docker_run_label: str | None = Field(None, description="value of the riva-verify.run label on this run's "
+                                         "containers (default: random)")
+    require_docker: bool = Field(False, description="docker-marked tests fail instead of skipping, and a run with "
+                                 "none of them passing fails (CI sets it)")
 
     @field_validator("host")
     @classmethod

@@ -1,0 +1,173 @@
+"""The suites against the riva-lite image in a container, as a user runs them (`RIVA__TARGET=docker pytest suites/
+-m smoke` with no RIVA__IMAGE): the fix, the bug without the shim mount, Ctrl-C, an image that cannot be pulled;
+and the runtime alone with the seed's fallbacks. After each, no container of the run is left."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+import uuid
+
+import docker
+import pytest
+
+from rivaverify.runtime import docker as docker_rt
+from tests.test_suites_on_riva_lite import Run, _plugin, free_ports
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def engine():
+    try:
+        return docker_rt.client()
+    except docker_rt.DockerError as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="module")
+def image(engine):
+    """The riva-lite image the suites pick when RIVA__IMAGE is unset: built once, reused after."""
+    pytest.importorskip("pytriton", reason="needs the lite extra: pip install -e '.[lite]'")
+    from rivalite import image as rl_image
+    from rivalite.errors import RivaLiteError
+
+    try:
+        return rl_image.build(client=engine, log=lambda _: None)
+    except RivaLiteError as exc:
+        pytest.skip(f"cannot build the riva-lite image here: {exc}")
+
+
+@pytest.fixture(scope="module")
+def work_dir(tmp_path_factory, image):
+    return tmp_path_factory.mktemp("work")
+
+
+class DockerRun(Run):
+    def __init__(self, tmp_path, work_dir, extra_env=None):
+        self.label = uuid.uuid4().hex
+        super().__init__(tmp_path, work_dir, {"RIVA__TARGET": "docker", "RIVA__DOCKER_RUN_LABEL": self.label,
+                                              **(extra_env or {})})
+
+    def containers(self, engine) -> list[str]:
+        return docker_rt.leftovers(self.label, engine)
+
+
+def test_smoke_passes_in_a_container_with_no_image_set(tmp_path, work_dir, engine, image):
+    run = DockerRun(tmp_path, work_dir)
+    assert "RIVA__IMAGE" not in run.env
+    result = run.pytest("-m", "smoke")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    for phase in ("010", "030", "040", "050"):
+        assert run.state_of(phase)["status"] == "passed"
+    facts = run.state_of("040")["facts"]
+    assert facts["tritonserver_argv"].count("--model-repository=/data/models") == 1, facts["tritonserver_argv"]
+    path = facts["launcher_path"]
+    assert path["tritonserver"] == f"{docker_rt.SHIM_MOUNT}/bin/tritonserver"
+    assert path["PATH"].startswith(f"{docker_rt.SHIM_MOUNT}/bin:/opt/riva-lite/bin:")
+    assert path["source"].startswith("/proc/") and path["source"].endswith("/environ")  # read in the container
+    assert run.state_of("050")["figures"]["recognize.wer"]["transcript"] == "what is natural language processing"
+    log = (run.reports / "logs" / "riva-docker.log").read_text()
+    assert "[SHIM] Injected --model-repository=/data/models" in log and "Riva server is ready" in log
+    plan = json.loads((run.reports / "plan.json").read_text())
+    assert any(a["what"].startswith("docker run -d --init") and f" {image} start-riva" in a["what"]
+               for a in plan["actions"])
+    assert run.containers(engine) == [] and run.leftovers() == []
+
+
+def test_smoke_builds_the_image_when_it_is_missing(tmp_path, work_dir, engine, image):
+    """A new user: no RIVA__IMAGE and no riva-lite:<key> yet. The suite builds it (here on the cached rootfs)."""
+    old = engine.images.get(image).id
+    engine.images.remove(image)  # untag: riva-lite:latest still holds the layers
+    run = DockerRun(tmp_path, work_dir)
+    try:
+        result = run.pytest("-m", "smoke")
+    finally:
+        try:
+            engine.images.get(image)
+        except docker.errors.ImageNotFound:
+            engine.images.get(old).tag(*image.split(":"))  # the run failed before building: put it back
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert f"building the riva-lite image {image}" in result.stdout
+    assert "built " in (run.reports / "riva-lite-image-build.log").read_text()
+    assert engine.images.get(image).id != old
+    with pytest.raises(docker.errors.ImageNotFound):
+        engine.images.get(old)  # the build removed the image it replaced
+    assert run.containers(engine) == []
+
+
+def test_the_bug_without_the_shim_mount_fails_040_with_the_next_step(tmp_path, work_dir, engine, image):
+    run = DockerRun(tmp_path, work_dir, {"RIVA__SHIM": "false"})
+    result = run.pytest("-m", "smoke")
+    assert result.returncode == 1, result.stdout[-3000:]
+    out = result.stdout
+    assert "040 deploy       FAILED" in out and "050 smoke        NOT_RUN" in out
+    assert "next step: tritonserver started without --model-repository: the shim is not first on PATH" in out
+    log = (run.reports / "logs" / "riva-docker.log").read_text()
+    assert "--model-repository must be specified" in log and "[SHIM]" not in log
+    assert run.containers(engine) == []
+
+
+def test_ctrl_c_mid_run_removes_the_container(tmp_path, work_dir, engine, image):
+    run = DockerRun(tmp_path, work_dir)
+    _plugin(tmp_path, run, """
+        import os, signal, pytest
+
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_runtest_setup(item):
+            if "test_050_smoke" in item.nodeid:
+                os.kill(os.getpid(), signal.SIGINT)
+    """)
+    result = run.pytest("-m", "smoke", "-p", "disrupt")
+    assert result.returncode == 2, result.stdout[-3000:]
+    assert "KeyboardInterrupt" in result.stdout
+    assert "Riva server is ready" in (run.reports / "logs" / "riva-docker.log").read_text()
+    assert run.containers(engine) == []
+
+
+def test_an_image_that_cannot_be_pulled_names_it_and_docker_login(tmp_path, work_dir, engine, image):
+    missing = "localhost:1/nvidia/riva/riva-speech:absent"  # a registry that refuses at once
+    run = DockerRun(tmp_path, work_dir, {"RIVA__IMAGE": missing, "RIVA__REQUIRE_GPU": "false"})
+    result = run.pytest("-m", "smoke")
+    assert result.returncode == 1
+    assert f"image {missing} is not on the Docker engine and cannot be pulled" in result.stdout
+    assert "docker login nvcr.io" in result.stdout
+    assert run.containers(engine) == []
+
+
+def _get(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return r.status
+    except OSError:
+        return 0
+
+
+def test_runtime_fallbacks_direct_tritonserver_other_mount_and_model_repos(tmp_path, engine, image,
+                                                                          rivalite_models):
+    """The seed's fallbacks: Triton without the launcher (no shim needed), the repository at another mount
+    point, MODEL_REPOS in the environment; and the runtime's exec, processes, logs and stop."""
+    http = free_ports(1)[0]
+    label = uuid.uuid4().hex
+    spec = docker_rt.quickstart(image, rivalite_models, None, tmp_path / "riva.log", {"triton_http": http},
+                                mount="/srv/riva", launch="tritonserver", model_repos_env=True, run_label=label)
+    rt = docker_rt.DockerRuntime(engine)
+    rt.start(spec)
+    try:
+        deadline = time.monotonic() + 60
+        while _get(f"http://127.0.0.1:{http}/v2/health/ready") != 200 and time.monotonic() < deadline:
+            assert rt.alive(), rt.logs(30)
+            time.sleep(0.5)
+        assert _get(f"http://127.0.0.1:{http}/v2/health/ready") == 200, rt.logs(30)
+        triton = rt.find("tritonserver")
+        assert len(triton) == 1 and "--model-repository=/srv/riva/models" in triton[0].argv
+        assert rt.launcher() is None  # no start-riva
+        env = rt.exec(["cat", f"/proc/{triton[0].pid}/environ"]).stdout.split("\0")
+        assert "MODEL_REPOS=--model-repository=/srv/riva/models" in env
+        assert rt.exec(["sh", "-c", "exit 3"]).rc == 3
+        assert "successfully loaded" in rt.logs() and rt.host_url() == f"docker://{spec.name}"
+    finally:
+        rt.stop(timeout_s=10)
+    assert not rt.alive() and docker_rt.leftovers(label, engine) == []
+    assert rt.exec(["true"]).rc != 0  # nothing to run in any more
