@@ -14,4 +14,5 @@ pytest_plugins = [
     "fixtures.modelrepo",
     "fixtures.deployment",
     "fixtures.asr",
+    "fixtures.gateway",
 ]

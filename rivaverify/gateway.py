@@ -314,3 +314,22 @@ class GatewayProcess:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         return self.proc.returncode
+
+
+@dataclass
+class Gateway:
+    """The gateway phase 070 checks: its URL, the keys the suite may use, and its process when it started it."""
+
+    url: str
+    keys: dict[str, str] = field(default_factory=dict, repr=False)  # key id -> key
+    ca_cert: str | None = None
+    process: GatewayProcess | None = None
+
+    @property
+    def key(self) -> str | None:
+        return next(iter(self.keys.values()), None)
+
+    @property
+    def limit_key(self) -> str | None:
+        """A key for the rate-limit check (its own when the suite made the keys)."""
+        return self.keys.get("limits", self.key)

@@ -65,7 +65,7 @@ PROFILES: dict[Profile, Thresholds] = {
     ),
 }
 
-SECRET_FIELDS = ("api_key",)
+SECRET_FIELDS = ("api_key", "gateway_api_key")
 
 
 class _Base(BaseSettings):
@@ -115,6 +115,12 @@ class _Base(BaseSettings):
                                          "containers (default: random)")
     require_docker: bool = Field(False, description="docker-marked tests fail instead of skipping, and a run with "
                                  "none of them passing fails (CI sets it)")
+    gateway_url: str | None = Field(None, pattern=r"^wss?://[^/\s]+(/\S*)?$", description="ws(s)://HOST:PORT of a "
+                                    "running rivagateway for phase 070 to check (unset: the suite starts one in front "
+                                    "of the deployment, targets local and docker)")
+    gateway_api_key: SecretStr | None = Field(None, description="API key for RIVA__GATEWAY_URL (secret; a gateway the "
+                                              "suite starts gets keys of its own)")
+    gateway_ca_cert: Path | None = Field(None, description="root certificate to trust for a wss:// gateway")
 
     @field_validator("host")
     @classmethod
