@@ -117,13 +117,16 @@ async def stream(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     state["active"] += 1
     metrics.streams_active.inc()
+    s = Stream(ws, cfg, app[POOL], metrics, key_id, request.transport)
+    state["streams"].add(s)
     try:
-        code = await Stream(ws, cfg, app[POOL], metrics, key_id, request.transport).run()
-    finally:
+        await s.run()
+    finally:  # also when the connection was dropped (a client that read nothing) and the handler cancelled
+        state["streams"].discard(s)
         state["active"] -= 1
         metrics.streams_active.dec()
-    request["close_code"] = code
-    metrics.streams.labels(key_id, str(code)).inc()
+        request["close_code"] = s.close_code
+        metrics.streams.labels(key_id, str(s.close_code)).inc()
     return ws
 
 
@@ -149,7 +152,13 @@ def make_app(cfg: Config) -> web.Application:
     app[METRICS] = Metrics()
     app[KEYS] = None if cfg.no_auth else KeyStore(cfg.keys)
     app[LIMITER] = SlidingWindow(cfg.rate_limit, cfg.rate_window)
-    app[STATE] = {"active": 0}
+    app[STATE] = {"active": 0, "streams": set()}
+
+    async def going_away(app: web.Application) -> None:
+        for s in list(app[STATE]["streams"]):
+            s.shutdown()
+
+    app.on_shutdown.append(going_away)
 
     async def pool(app: web.Application):
         root = cfg.riva_ssl_cert.read_bytes() if cfg.riva_ssl_cert else None

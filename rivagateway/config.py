@@ -99,10 +99,15 @@ def parse_args(argv: list[str] | None = None) -> Config:
         default = getattr(defaults, f.name)
         if isinstance(default, bool):
             on = (env or str(default)).lower() in ("1", "true", "yes")
-            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=on, help=HELP[f.name])
+            action = "store_true" if f.name.startswith("no_") else argparse.BooleanOptionalAction
+            p.add_argument(flag, action=action, default=on, help=HELP[f.name])
             continue
         kind = {int: int, float: float}.get(type(default), str)
-        p.add_argument(flag, type=kind, default=kind(env) if env else default, help=HELP[f.name])
+        try:
+            default = kind(env) if env else default
+        except ValueError:
+            p.error(f"{ENV_PREFIX}{f.name.upper()}={env!r}: must be {kind.__name__}")
+        p.add_argument(flag, type=kind, default=default, help=HELP[f.name])
     ns = p.parse_args(argv)
     cfg = Config(**{k: v for k, v in vars(ns).items()})
     for name in ("keys", "tls_cert", "tls_key", "riva_ssl_cert"):

@@ -16,6 +16,7 @@ from riva.client.proto import riva_audio_pb2
 
 # Close codes (RFC 6455 ones where one fits, 4xxx: the gateway's own).
 NORMAL = 1000  # the stream ended: every final was sent
+GOING_AWAY = 1001  # the gateway is stopping (SIGTERM)
 UNSUPPORTED = 1003  # audio before the start message, or a text message that is not JSON
 POLICY = 1008  # a start or control message that breaks the contract
 TOO_BIG = 1009  # a frame over --max-frame-bytes

@@ -37,7 +37,8 @@ class Stream:
         self.stopped_at: float | None = None
         self.first_event = True
         self.last_final: float | None = None
-        self.close_code = p.NORMAL
+        self.close_code = 1006  # until the stream ends one way or another
+        self.going_away: asyncio.Future = asyncio.get_running_loop().create_future()
 
     async def run(self) -> int:
         """Serve the stream to its end; returns the close code."""
@@ -49,14 +50,17 @@ class Stream:
                 reader = asyncio.create_task(self._read())
                 sender = asyncio.create_task(self._send())
                 tasks = [riva, reader, sender]
-                pending = set(tasks)
+                pending = {*tasks, self.going_away}
                 while not riva.done():  # the reader ends at stop; Riva ends after its last final
                     done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
                     for t in done:
                         t.result()
+                    if self.going_away.done():
+                        raise Closing(p.GOING_AWAY, "SHUTDOWN", "the gateway is stopping: reconnect")
                 reader.cancel()
                 await self._put_event(None)
                 await sender
+                self.close_code = p.NORMAL
         except TimeoutError:
             await self._fail(Closing(p.TOO_LONG, "TOO_LONG", f"the stream ran past {self.cfg.max_stream_seconds:g} "
                                      "s (--max-stream-seconds)"), tasks)
@@ -78,6 +82,11 @@ class Stream:
         except Exception:  # noqa: BLE001 - a client that reads nothing: drop it, and its buffer with it
             if self.transport is not None:
                 self.transport.abort()
+
+    def shutdown(self) -> None:
+        """The gateway is stopping: end the stream with an error event and 1001."""
+        if not self.going_away.done():
+            self.going_away.set_result(None)
 
     async def _start(self) -> p.Start:
         try:
