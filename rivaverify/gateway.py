@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import math
 import os
 import re
 import signal
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -122,9 +124,10 @@ def start_message(rate: int, language: str = "en-US", interim: bool = True, **ex
 
 
 def run_stream(ws: websocket.WebSocket, chunks: list[bytes], start: dict[str, Any] | str, chunk_ms: float = 100,
-               realtime: bool = False, stop: bool = True, timeout: float = 60) -> GatewayStream:
+               realtime: bool = False, stop: bool = True, timeout: float = 60,
+               on_event: Callable[[Event, GatewayStream], None] | None = None) -> GatewayStream:
     """Send the start message and the chunks (from a thread, at real-time pace if asked), then stop; read every
-    event until the gateway closes. The socket is closed at the end."""
+    event until the gateway closes (`on_event` sees each as it comes). The socket is closed at the end."""
     out = GatewayStream()
     t0 = time.perf_counter()
     lock = threading.Lock()
@@ -161,6 +164,8 @@ def run_stream(ws: websocket.WebSocket, chunks: list[bytes], start: dict[str, An
                 with lock:
                     n = len(out.sent_at)
                 out.events.append(Event(at, json.loads(frame.data), n))
+                if on_event is not None:
+                    on_event(out.events[-1], out)
     except websocket.WebSocketTimeoutException:
         out.close_code = None
         out.close_reason = f"no close within {timeout:g} s"
@@ -181,6 +186,16 @@ def stream(url: str, pcm_chunks: list[bytes], rate: int, api_key: str | None = N
            timeout: float = 60, ca_cert: str | None = None) -> GatewayStream:
     ws = connect(url, api_key, how, timeout=min(timeout, 10), ca_cert=ca_cert)
     return run_stream(ws, pcm_chunks, start_message(rate, language, interim), chunk_ms, realtime, timeout=timeout)
+
+
+def latency_ms(e: Event, s: GatewayStream, chunk_ms: float) -> float | None:
+    """Receive time - send time of the chunk the event's audio_processed reached (NVIDIA's client pairs
+    responses with chunks; the gateway sends events only for responses with results, so pair by audio)."""
+    with_audio = e.data.get("audio_processed") or 0
+    if not s.sent_at or with_audio <= 0:
+        return None
+    k = min(max(math.ceil(with_audio * 1000 / chunk_ms - 1e-6) - 1, 0), len(s.sent_at) - 1)
+    return (e.at - s.sent_at[k]) * 1000
 
 
 def contract_problems(s: GatewayStream, interim: bool = True) -> list[str]:

@@ -19,6 +19,7 @@ pytest.importorskip("aiohttp", reason="rivagateway needs the gateway extra: pip 
 
 from rivagateway.echo import EchoServer  # noqa: E402
 from rivaverify import gateway as gw  # noqa: E402
+from tests.conftest import ROOT  # noqa: E402
 
 PCM = b"\x00\x01" * 1600  # 100 ms of 16 kHz audio
 
@@ -238,3 +239,20 @@ def test_sigterm_ends_open_streams_with_1001_and_exits(echo, start, key):
     opcode, frame = ws.recv_data_frame(True)
     assert error["type"] == "error" and error["code"] == "SHUTDOWN"
     assert opcode == websocket.ABNF.OPCODE_CLOSE and frame.data[:2] == (1001).to_bytes(2, "big")
+
+
+def test_locust_websocket_user_fires_one_event_per_message(echo, start, key, tmp_path):
+    import csv
+
+    g = start(echo.address)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RIVA__")}
+    env.update({"RIVA__GATEWAY_API_KEY": key, "RIVA__CORPUS": str(ROOT / "audio" / "manifest.json")})
+    cmd = [sys.executable, "-m", "locust", "-f", "rivaverify/load/gateway_user.py", "--headless", "-u", "2", "-r",
+           "2", "-t", "6s", "--stop-timeout", "15", "--host", g.url, "--csv", str(tmp_path / "run"),
+           "--only-summary"]
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
+    rows = {r["Name"]: r for r in csv.DictReader(open(tmp_path / "run_stats.csv"))}
+    assert {"connect", "partial", "final", "stream"} <= set(rows), rows.keys()
+    assert int(rows["partial"]["Request Count"]) >= 20 and int(rows["Aggregated"]["Failure Count"]) == 0
+    assert int(rows["stream"]["Request Count"]) >= 2 and key not in out.stdout + out.stderr

@@ -1,0 +1,68 @@
+"""A locust user for rivagateway: streams corpus clips over WebSocket at real-time pace and fires one request
+event per message (partial, final), as locust's streaming users should, plus one per connect and per stream.
+
+    locust -f rivaverify/load/gateway_user.py --host ws://HOST:PORT      # RIVA__GATEWAY_API_KEY=... in the env
+
+Settings (RIVA__GATEWAY_URL when --host is not given, RIVA__GATEWAY_API_KEY, RIVA__CORPUS, RIVA__CHUNK_MS,
+RIVA__LANGUAGE_CODE) come from the environment or .env, as for the suites. Latency of a message: its receive
+time - the send time of the chunk its audio_processed reached (NVIDIA's riva_streaming_asr_client measure)."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+from locust import User, constant, task
+
+from rivaverify import gateway as gw
+from rivaverify.asr import audio, corpus
+from rivaverify.settings import load
+
+KIND = "WS"
+
+
+class GatewayUser(User):
+    wait_time = constant(0)
+    clips_per_user = 4  # clips loaded per user (the corpus' first ones), used in turn
+
+    def on_start(self) -> None:
+        settings = load()
+        self.url = self.host or settings.gateway_url
+        if not self.url:
+            raise ValueError("no gateway to load: pass --host ws://HOST:PORT or set RIVA__GATEWAY_URL")
+        gw.stream_url(self.url)  # a clear error for a URL that is not ws:// or wss://
+        self.key = settings.gateway_api_key.get_secret_value() if settings.gateway_api_key else None
+        self.ca = str(settings.gateway_ca_cert) if settings.gateway_ca_cert else None
+        self.chunk_ms, self.language = settings.chunk_ms, settings.language_code
+        utts = corpus.load(settings.corpus)[: self.clips_per_user]
+        self.clips = itertools.cycle([(u, audio.load_pcm16(u.path)) for u in utts])
+
+    def _fire(self, name: str, ms: float, length: int = 0, exc: BaseException | None = None) -> None:
+        self.environment.events.request.fire(request_type=KIND, name=name, response_time=ms,
+                                             response_length=length, exception=exc, context={})
+
+    @task
+    def stream_clip(self) -> None:
+        utt, clip = next(self.clips)
+        t0 = time.perf_counter()
+        try:
+            ws = gw.connect(self.url, self.key, ca_cert=self.ca)
+        except (gw.Refused, gw.GatewayError) as exc:
+            self._fire("connect", (time.perf_counter() - t0) * 1000, exc=exc)
+            return
+        self._fire("connect", (time.perf_counter() - t0) * 1000)
+
+        def on_event(e: gw.Event, s: gw.GatewayStream) -> None:
+            kind = e.data.get("type")
+            if kind == "error":
+                self._fire("error", 0, exc=RuntimeError(f"{e.data.get('code')}: {e.data.get('message')}"))
+                return
+            ms = gw.latency_ms(e, s, self.chunk_ms)
+            if ms is not None:
+                self._fire(kind, ms, len(e.data.get("text", "")))
+
+        start = gw.start_message(clip.rate, self.language)
+        s = gw.run_stream(ws, clip.chunks(self.chunk_ms), start, self.chunk_ms, realtime=True,
+                          timeout=60 + clip.duration_s, on_event=on_event)
+        failed = None if s.close_code == 1000 else RuntimeError(f"closed {s.close_code} {s.close_reason}")
+        self._fire("stream", s.seconds * 1000, len(s.transcript), failed)
