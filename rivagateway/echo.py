@@ -69,7 +69,11 @@ async def serve(port: int = 0, **echo) -> None:
     bound = server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
     print(f"{READY} 127.0.0.1:{bound}", flush=True)
-    await server.wait_for_termination()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await server.stop(None)
 
 
 class EchoServer:
@@ -109,12 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--delay", type=float, default=0.0, help="seconds before answering each chunk")
     p.add_argument("--fail-first", type=int, default=0, help="refuse this many streams with UNAVAILABLE")
     a = p.parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        asyncio.run(serve(a.port, results=a.results, text_bytes=a.text_bytes, delay_s=a.delay,
-                          fail_first=a.fail_first))
-    except KeyboardInterrupt:
-        pass
+    asyncio.run(serve(a.port, results=a.results, text_bytes=a.text_bytes, delay_s=a.delay, fail_first=a.fail_first))
 
 
 if __name__ == "__main__":
