@@ -39,8 +39,8 @@ def test_phase_070_passes_on_riva_lite(tmp_path, work_dir):
     before = set(_gateway_pids())
     run = Run(tmp_path, work_dir)
     result = run.pytest("-m", "gateway")
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     state = run.state_of("070")
+    assert result.returncode == 0, f"{state['failures'][:2]}\n{result.stdout[-3000:]}{result.stderr[-2000:]}"
     assert state["status"] == "passed" and state["counts"] == {"passed": 12}, state["counts"]
     assert state["figures"]["gateway.wer"]["value"] <= 0.25 and state["facts"]["gateway_health"]["status"] == "ok"
     logs = run.reports / "logs"
