@@ -93,7 +93,7 @@ def rss_mib(pid: int) -> float:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--start", type=int, default=50)
+    p.add_argument("--start", type=int, default=25)
     p.add_argument("--max", type=int, default=3200)
     p.add_argument("--seconds", type=float, default=10, help="each stream's length")
     p.add_argument("--factor", type=float, default=1.5, help="streams grow by this factor each step")
@@ -101,7 +101,7 @@ def main() -> int:
     a = p.parse_args()
     key = secrets.token_urlsafe(24)
     tmp = Path(tempfile.mkdtemp(prefix="bench-gw-streams-"))
-    held = 0
+    held, ceilings = 0, []
     print(f"{'streams':>8} {'msgs/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} {'gw CPU':>7} "
           f"{'gw RSS MiB':>10} {'echo CPU':>9} {'client CPU':>10}")
     with EchoServer() as echo:
@@ -118,6 +118,8 @@ def main() -> int:
                 cpu_echo, cpu_me = (cpu_s(echo.proc.pid) - e0) / wall * 100, (time.process_time() - m0) / wall * 100
                 s = stats(load.latency_ms)
                 ok = s is not None and s.p95 <= a.bound_ms and not load.errors
+                if cpu > 0:
+                    ceilings.append(n * 100 / cpu)
                 print(f"{n:>8} {n / TICK:>8.0f} {s.p50 if s else 0:>8.1f} {s.p95 if s else 0:>8.1f} "
                       f"{s.p99 if s else 0:>8.1f} {len(load.errors):>7} {cpu:>6.0f}% {rss_mib(proc.proc.pid):>10.0f} "
                       f"{cpu_echo:>8.0f}% {cpu_me:>9.0f}%"
@@ -131,6 +133,9 @@ def main() -> int:
             proc.stop()
     print(f"\nstreams held by one gateway process at real-time pace with p95 <= {a.bound_ms:g} ms: {held} "
           f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
+    if ceilings:
+        print(f"CPU ceiling: one gateway process at 100 % of a core would hold about {max(ceilings):.0f} streams "
+              "(streams x 100 / its CPU %, at the largest step that ran); one process uses one core")
     return 0
 
 
