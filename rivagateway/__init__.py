@@ -4,8 +4,3 @@ Clients send a JSON start message, binary audio frames and a stop message; the g
 Riva's StreamingRecognize over a pooled grpc.aio channel and sends JSON events back (partial, final, error).
 API keys, per-key rate limits, /ping, /health, /metrics, TLS. Run it with `rivagateway --help`.
 """
-
-from rivagateway.app import make_app
-from rivagateway.config import Config
-
-__all__ = ["Config", "make_app"]

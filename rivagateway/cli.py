@@ -8,17 +8,17 @@ import signal
 import ssl
 import sys
 
-from aiohttp import web
-
-from rivagateway.app import KEYS, STREAM_PATH, AccessLogger, make_app, reload_keys
 from rivagateway.config import Config, parse_args
-from rivagateway.keys import KeyFileError
 
 log = logging.getLogger("rivagateway")
 READY = "rivagateway listening on"
 
 
 async def serve(cfg: Config) -> None:
+    from aiohttp import web
+
+    from rivagateway.app import KEYS, STREAM_PATH, AccessLogger, make_app, reload_keys
+
     app = make_app(cfg)
     runner = web.AppRunner(app, access_log_class=AccessLogger,
                            access_log=logging.getLogger("rivagateway.access") if cfg.access_log else None,
@@ -52,9 +52,20 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("aiohttp").setLevel(logging.WARNING)
     cfg = parse_args(argv)
     try:
+        import aiohttp  # noqa: F401
+        import prometheus_client  # noqa: F401
+    except ModuleNotFoundError as exc:
+        print(f"rivagateway: {exc.name} is missing: pip install 'riva-verify[gateway]' (or -e '.[gateway]')",
+              file=sys.stderr)
+        return 2
+    try:
         asyncio.run(serve(cfg))
-    except KeyFileError as exc:
+    except ValueError as exc:  # a key file that cannot be used (KeyFileError)
         print(f"rivagateway: {exc}", file=sys.stderr)
+        return 2
+    except ssl.SSLError as exc:
+        print(f"rivagateway: cannot use --tls-cert {cfg.tls_cert} with --tls-key {cfg.tls_key}: {exc.reason or exc}; "
+              "give a PEM certificate and its PEM key", file=sys.stderr)
         return 2
     except OSError as exc:
         print(f"rivagateway: cannot listen on {cfg.listen}: {exc.strerror}; pick another --listen", file=sys.stderr)

@@ -27,7 +27,8 @@ class GatewayUser(User):
 
     def on_start(self) -> None:
         settings = load()
-        self.url = self.host or settings.gateway_url
+        ws_host = self.host if (self.host or "").startswith(("ws://", "wss://")) else None
+        self.url = ws_host or settings.gateway_url  # a gRPC --host (another user's) is not the gateway's
         if not self.url:
             raise ValueError("no gateway to load: pass --host ws://HOST:PORT or set RIVA__GATEWAY_URL")
         gw.stream_url(self.url)  # a clear error for a URL that is not ws:// or wss://
