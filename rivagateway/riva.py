@@ -14,6 +14,8 @@ from rivagateway.protocol import Start
 MAX_MESSAGE = 64 * 1024 * 1024
 RETRYABLE = (grpc.StatusCode.UNAVAILABLE,)
 END = None  # the end of the audio in a stream's queue
+WRITE_RACE = "Internal error from Core"  # grpc.aio's status for a write to a call that Riva just ended
+PROBE_STEPS, PROBE_STEP_S = 10, 0.05  # after such a race: wait up to 0.5 s for Riva's own status
 
 
 class RivaPool:
@@ -90,25 +92,39 @@ async def recognize(pool: RivaPool, start: Start, audio: asyncio.Queue, timeout:
     sent: list[bytes] = []  # audio of the attempt, kept until Riva answers
     attempt = 0
 
-    async def requests(replay: list[bytes]):
-        yield riva_asr_pb2.StreamingRecognizeRequest(streaming_config=config)
-        for chunk in replay:
-            yield riva_asr_pb2.StreamingRecognizeRequest(audio_content=chunk)
-        while not state["done"]:
-            chunk = await audio.get()
-            if chunk is END:
-                state["done"] = True
-                return
-            if not state["answered"]:
-                sent.append(chunk)
-            yield riva_asr_pb2.StreamingRecognizeRequest(audio_content=chunk)
+    async def write(call, replay: list[bytes], probe: bool) -> None:
+        """The config, the audio kept from a refused attempt, then the queue's audio until END. A write that
+        races Riva's end of the call makes grpc.aio report INTERNAL instead of Riva's status: after such an
+        attempt (`probe`), the config goes alone first and the audio only if Riva has not ended the call."""
+        try:
+            await call.write(riva_asr_pb2.StreamingRecognizeRequest(streaming_config=config))
+            for _ in range(PROBE_STEPS if probe else 0):
+                if call.done():
+                    return
+                await asyncio.sleep(PROBE_STEP_S)
+            for chunk in replay:
+                await call.write(riva_asr_pb2.StreamingRecognizeRequest(audio_content=chunk))
+            while not state["done"]:
+                chunk = await audio.get()
+                if chunk is END:
+                    state["done"] = True
+                    break
+                if not state["answered"]:
+                    sent.append(chunk)
+                await call.write(riva_asr_pb2.StreamingRecognizeRequest(audio_content=chunk))
+            await call.done_writing()
+        except (grpc.RpcError, asyncio.InvalidStateError):
+            pass  # the call ended: reading it raises its status
 
+    probe = False
     while True:
         channel = pool.channel()
+        writer = None
         try:
             await connected(channel, connect_timeout)
             stub = riva_asr_pb2_grpc.RivaSpeechRecognitionStub(channel)
-            call = stub.StreamingRecognize(requests(list(sent)), timeout=timeout, metadata=pool.metadata)
+            call = stub.StreamingRecognize(timeout=timeout, metadata=pool.metadata)
+            writer = asyncio.create_task(write(call, list(sent), probe))
             try:
                 async for resp in call:
                     if not state["answered"]:
@@ -116,6 +132,7 @@ async def recognize(pool: RivaPool, start: Start, audio: asyncio.Queue, timeout:
                         sent.clear()
                     yield resp
             finally:
+                writer.cancel()
                 call.cancel()
             return
         except TimeoutError:
@@ -124,8 +141,10 @@ async def recognize(pool: RivaPool, start: Start, audio: asyncio.Queue, timeout:
             code, message = "UNAVAILABLE", f"cannot connect to Riva at {pool.target}"
         except grpc.aio.AioRpcError as exc:
             code, message = exc.code().name, exc.details() or ""
-            if state["answered"] or exc.code() not in RETRYABLE:
+            raced = exc.code() == grpc.StatusCode.INTERNAL and message.startswith(WRITE_RACE)
+            if state["answered"] or not (exc.code() in RETRYABLE or raced):
                 raise RivaStreamError(code, message) from None
+            probe = raced
         if attempt >= retries:
             raise RivaStreamError(code, f"{message} (after {attempt + 1} attempts)")
         attempt += 1

@@ -97,6 +97,18 @@ def test_bad_start_message_gets_an_error_event_and_close_1008(gateway):
     assert s.close_code == 1008, f"closed with {s.close_code} {s.close_reason!r}, expected 1008"
 
 
+def test_a_language_riva_lacks_gets_rivas_error(gateway, smoke_clip):
+    _need_key(gateway)
+    ws = gw.connect(gateway.url, gateway.key, ca_cert=gateway.ca_cert)
+    audio = smoke_clip[1]
+    s = gw.run_stream(ws, audio.chunks(100)[:10], gw.start_message(audio.rate, language="xx-XX"), timeout=30)
+    assert s.errors, f"no error event for language xx-XX: {[e.data for e in s.events][-3:]}, close {s.close_code}"
+    err = s.errors[0].data
+    assert err.get("code") == "INVALID_ARGUMENT" and "xx-XX" in err.get("message", ""), (
+        f"expected Riva's INVALID_ARGUMENT naming the language, got {err}")
+    assert s.close_code == 1011, f"closed with {s.close_code}, expected 1011 after Riva's error"
+
+
 @pytest.mark.parametrize("presented", ["no key", "a wrong key"])
 def test_no_or_wrong_key_is_401(gateway, presented):
     health = _health(gateway)[1]
