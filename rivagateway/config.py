@@ -26,7 +26,7 @@ class Config:
     riva_api_key: str | None = field(default=None, repr=False)  # from RIVAGATEWAY_RIVA_API_KEY only
     channels: int = 2  # pooled gRPC channels to Riva
     max_streams: int = 1000  # concurrent streams; more get HTTP 503
-    max_frame_bytes: int = 1 << 20  # one audio frame
+    max_frame_bytes: int = 1 << 16  # one message; audio held per stream <= audio_buffer_frames x this (4 MiB)
     audio_buffer_frames: int = 64  # frames waiting for Riva
     event_buffer: int = 256  # events waiting for the client
     buffer_timeout: float = 5.0  # how long a full buffer may stay full before the stream is closed
