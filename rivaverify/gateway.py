@@ -123,7 +123,7 @@ def start_message(rate: int, language: str = "en-US", interim: bool = True, **ex
             "interim_results": interim, **extra}
 
 
-def run_stream(ws: websocket.WebSocket, chunks: list[bytes], start: dict[str, Any] | str, chunk_ms: float = 100,
+def run_stream(ws: websocket.WebSocket, chunks: list[bytes], start: dict[str, Any] | str | None, chunk_ms: float = 100,
                realtime: bool = False, stop: bool = True, timeout: float = 60,
                on_event: Callable[[Event, GatewayStream], None] | None = None) -> GatewayStream:
     """Send the start message and the chunks (from a thread, at real-time pace if asked), then stop; read every
@@ -135,7 +135,8 @@ def run_stream(ws: websocket.WebSocket, chunks: list[bytes], start: dict[str, An
 
     def send() -> None:
         try:
-            ws.send(start if isinstance(start, str) else json.dumps(start))
+            if start is not None:  # None: already sent, or left out on purpose
+                ws.send(start if isinstance(start, str) else json.dumps(start))
             for i, chunk in enumerate(chunks):
                 if realtime:
                     time.sleep(max(0.0, t0 + i * chunk_ms / 1000 - time.perf_counter()))
