@@ -189,3 +189,12 @@ def test_endpoint_target_attaches_and_skips_what_it_cannot_see(tmp_path, work_di
         argv = run.state_of("040")["facts"]["tritonserver_argv"]
         assert f"--model-repository={repo.resolve()}" in argv
     assert riva.leftovers() == []
+
+
+def test_load_phase_runs_locust_and_its_statistics_add_up(tmp_path, work_dir):
+    run = Run(tmp_path, work_dir)
+    result = run.pytest("-m", "load")
+    assert result.returncode == 0, result.stdout[-4000:]
+    state = run.state_of("080")
+    assert state["status"] == "passed" and state["figures"]["load.stream.requests"]["value"] >= 4
+    assert (run.reports / "load-suite_stats.csv").is_file() and run.leftovers() == []
