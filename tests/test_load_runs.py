@@ -85,17 +85,19 @@ def test_processes_run_unchanged(tmp_path, echo):
 
 def test_master_and_worker_run_unchanged(tmp_path, echo):
     port = free_port()
+    clip = tmp_path / "clip.json"
+    clip.write_text(json.dumps({"audio_filepath": str(ROOT / "audio" / "en-US_sample.wav"), "duration": 4.152,
+                                "text": "what is natural language processing"}) + "\n")
+    common = [sys.executable, "-m", "locust", "-f", str(ROOT / "suites" / "locustfile.py"), "RivaStreamingUser",
+              "--skip-log", "--riva-corpus", str(clip)]
     master = subprocess.Popen(
-        [sys.executable, "-m", "locust", "-f", str(ROOT / "suites" / "locustfile.py"), "RivaStreamingUser",
-         "--master", f"--master-bind-port={port}", "--expect-workers", "1", "--headless", "--skip-log",
+        [*common, "--master", f"--master-bind-port={port}", "--expect-workers", "1", "--headless",
          "--host", echo, "-u", "2", "-r", "2", "-t", "5s", "--stop-timeout", "10",
          "--json-file", str(tmp_path / "stats")], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True)
     time.sleep(2)
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "locust", "-f", str(ROOT / "suites" / "locustfile.py"), "RivaStreamingUser",
-         "--worker", f"--master-port={port}", "--skip-log"], cwd=tmp_path, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL, env={**os.environ})
+    worker = subprocess.Popen([*common, "--worker", f"--master-port={port}"], cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
     try:
         out, _ = master.communicate(timeout=90)
         assert master.returncode == 0, out[-3000:]

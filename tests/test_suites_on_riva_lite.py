@@ -135,6 +135,16 @@ MARK = b"--http-port=%d"
 """
 
 
+CTRL_C = """
+import os, signal, pytest
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    if "test_050_smoke" in item.nodeid:
+        os.kill(os.getpid(), signal.SIGINT)
+"""
+
+
 def _plugin(tmp_path: Path, run: Run, source: str) -> None:
     (tmp_path / "plug").mkdir()
     (tmp_path / "plug" / "disrupt.py").write_text(textwrap.dedent(source))
@@ -155,14 +165,7 @@ def test_a_server_killed_mid_run_fails_with_a_clear_error_and_leaves_nothing(tmp
 
 def test_ctrl_c_mid_run_stops_the_deployment(tmp_path, work_dir):
     run = Run(tmp_path, work_dir)
-    _plugin(tmp_path, run, """
-        import os, signal, pytest
-
-        @pytest.hookimpl(tryfirst=True)
-        def pytest_runtest_setup(item):
-            if "test_050_smoke" in item.nodeid:
-                os.kill(os.getpid(), signal.SIGINT)
-    """)
+    _plugin(tmp_path, run, CTRL_C)
     result = run.pytest("-m", "smoke", "-p", "disrupt")
     assert result.returncode == 2, result.stdout[-3000:]
     assert "KeyboardInterrupt" in result.stdout

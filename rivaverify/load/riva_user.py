@@ -80,6 +80,15 @@ class _RivaUser(User):
         self.environment.events.request.fire(request_type="grpc", name=name, response_time=ms,
                                              response_length=length, exception=exc, context={})
 
+    def call(self, name: str, fn, *args, **kwargs):
+        """fn(*args, **kwargs), its failure fired as `name` with its gRPC code (returns None then)."""
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        except grpc.RpcError as exc:
+            self.fire(name, (time.perf_counter() - start) * 1000, 0, RivaError(f"{exc.code().name}: {exc.details()}"))
+            return None
+
 
 def client_default_host() -> str:
     from rivaverify.settings import load
@@ -102,15 +111,10 @@ class RivaStreamingUser(_RivaUser):
             i = len(streamed.responses) - 1
             self.fire("final" if response.final else "partial", response_ms(streamed, i))
 
-        start = time.perf_counter()
-        try:
-            s = client.stream(self.auth, pcm, cfg, chunk_ms=opts.riva_chunk_ms, realtime=True,
-                              on_response=on_response, timeout=pcm.duration_s + 120)
-        except grpc.RpcError as exc:
-            self.fire("stream", (time.perf_counter() - start) * 1000, 0,
-                      RivaError(f"{exc.code().name}: {exc.details()}"))
-            return
-        self.fire("stream", s.seconds * 1000, len(s.sent_at))
+        s = self.call("stream", client.stream, self.auth, pcm, cfg, chunk_ms=opts.riva_chunk_ms, realtime=True,
+                      on_response=on_response, timeout=pcm.duration_s + 120)
+        if s is not None:
+            self.fire("stream", s.seconds * 1000, len(s.sent_at))
 
 
 class RivaRecognizeUser(_RivaUser):
@@ -123,11 +127,6 @@ class RivaRecognizeUser(_RivaUser):
         opts = self.environment.parsed_options
         utt, pcm = random.choice(self.clips)
         cfg = client.config(pcm, utt.lang or opts.riva_language, model=opts.riva_model)
-        start = time.perf_counter()
-        try:
-            r = client.recognize(self.auth, pcm, cfg, timeout=120)
-        except grpc.RpcError as exc:
-            self.fire("recognize", (time.perf_counter() - start) * 1000, 0,
-                      RivaError(f"{exc.code().name}: {exc.details()}"))
-            return
-        self.fire("recognize", r.seconds * 1000, len(r.transcript))
+        r = self.call("recognize", client.recognize, self.auth, pcm, cfg, timeout=120)
+        if r is not None:
+            self.fire("recognize", r.seconds * 1000, len(r.transcript))
