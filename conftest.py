@@ -9,4 +9,5 @@ pytest_plugins = [
     "plugins.bundle",
     "fixtures.settings",
     "fixtures.host",
+    "fixtures.artifact",
 ]

@@ -11,11 +11,11 @@ from rivaverify.artifact.errors import ArtifactError
 from rivaverify.artifact.fetch import StagedArtifact, fetch
 from rivaverify.artifact.manifest import ARTIFACT_JSON, CHECKSUMS, MARKER, ArtifactJson
 from rivaverify.artifact.s3 import S3Store
-from rivaverify.artifact.staging import StageRequest, StageResult, plan, stage
+from rivaverify.artifact.staging import StageRequest, StageResult, plan, stage, staging_uri
 from rivaverify.artifact.store import ObjectInfo, Store, parse_s3_uri, s3_uri
 
 __all__ = [
     "ARTIFACT_JSON", "CHECKSUMS", "EMBEDDED_BUCKET", "MARKER", "ArtifactError", "ArtifactJson", "ObjectInfo",
     "S3Store", "S3Target", "StageRequest", "StageResult", "StagedArtifact", "Store", "embedded_s3", "fetch",
-    "parse_s3_uri", "plan", "riva_lite_archive", "s3_uri", "stage",
+    "parse_s3_uri", "plan", "riva_lite_archive", "s3_uri", "stage", "staging_uri",
 ]

@@ -143,12 +143,18 @@ def _expected(req: StageRequest) -> str | None:
     return req.expected_sha256.lower()
 
 
+def staging_uri(req: StageRequest) -> str:
+    """Where `req` stages, as far as its options and the source's file name tell (no lookup)."""
+    name, version = mf.names_from_archive(req.source.rsplit("/", 1)[-1])
+    return s3_uri(req.bucket, mf.staging_prefix(req.env, req.model_name or name or "<model>",
+                                                req.version or version or "<version>"))
+
+
 def plan(req: StageRequest) -> list[str]:
     """What stage() would do, without contacting anything (for --dry-run)."""
     src_name = req.source.rsplit("/", 1)[-1]
-    name, version = mf.names_from_archive(src_name)
-    prefix = mf.staging_prefix(req.env, req.model_name or name or "<model>", req.version or version or "<version>")
-    dest = s3_uri(req.bucket, prefix)
+    dest = staging_uri(req)
+    prefix = dest.removeprefix(f"s3://{req.bucket}/")
     if req.reference_only:
         return [f"read the size and ETag of {req.source}", f"write {dest}{mf.ARTIFACT_JSON} (reference only)",
                 f"write {dest}{mf.MARKER} last"]

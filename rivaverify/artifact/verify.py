@@ -28,6 +28,9 @@ def schema_problems(staged: StagedArtifact) -> list[str]:
 
 def model_problems(staged: StagedArtifact) -> list[str]:
     """models/*.riva in S3, in checksums.sha256, in artifact.json and on disk agree in names, sizes, sha256."""
+    if staged.artifact.get("mode") == "reference-only":
+        return [f"{staged.uri} is staged by reference only: no models/*.riva to deploy; stage it in full "
+                "(`rivaverify stage` without --reference-only)"]
     problems = []
     listed = {p for p in staged.objects if p.startswith("models/") and p.endswith(".riva")}
     summed = {p for p in staged.checksums if p.startswith("models/") and p.endswith(".riva")}
