@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +37,14 @@ class S3Store:
                 part_size: int = 8 * MiB) -> S3Store:
         """A store for AWS (endpoint_url None) or an S3-compatible endpoint; credentials None: the AWS chain."""
         import boto3
+        import botocore.session
         from boto3.s3.transfer import TransferConfig
         from botocore.config import Config
 
         keys = {"aws_access_key_id": credentials[0], "aws_secret_access_key": credentials[1]} if credentials else {}
-        session = boto3.session.Session(region_name=region, **keys)
+        core = botocore.session.get_session()
+        core.register_component("data_loader", _loader())  # service models parsed once per process
+        session = boto3.session.Session(botocore_session=core, region_name=region, **keys)
         region = session.region_name or "us-east-1"
         config = Config(
             region_name=region, retries={"mode": "standard", "max_attempts": 5},  # backoff with jitter
@@ -69,6 +73,9 @@ class S3Store:
 
         if isinstance(exc, ArtifactError):
             return exc
+        cause = exc.__cause__ or exc.__context__  # boto3's transfer manager wraps the ClientError
+        if not isinstance(exc, be.ClientError) and isinstance(cause, be.ClientError):
+            exc = cause
         if isinstance(exc, be.ClientError):
             err = exc.response.get("Error", {})
             code = str(err.get("Code", ""))
@@ -111,7 +118,17 @@ class S3Store:
     # the Store interface -----------------------------------------------------------------------------
 
     def check_bucket(self, bucket: str) -> None:
-        self._call("HeadBucket", s3_uri(bucket), self.client.head_bucket, Bucket=bucket)
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_bucket(Bucket=bucket)
+        except ClientError as exc:
+            if str(exc.response.get("Error", {}).get("Code")) in NOT_FOUND_CODES | {"NoSuchBucket"}:
+                raise ArtifactError(f"bucket {bucket} does not exist at {self.describe()}: create it or fix "
+                                    "--bucket (NVIDIA_DRIVERS_S3_BUCKET / RIVA__BUCKET)") from exc
+            raise self._error(exc, "HeadBucket", s3_uri(bucket)) from exc
+        except Exception as exc:
+            raise self._error(exc, "HeadBucket", s3_uri(bucket)) from exc
 
     def head(self, bucket: str, key: str) -> ObjectInfo | None:
         from botocore.exceptions import ClientError
@@ -179,6 +196,13 @@ class S3Store:
                 e = r["Errors"][0]
                 raise ArtifactError(f"could not delete {s3_uri(bucket, e.get('Key', ''))}: {e.get('Code')} "
                                     f"{e.get('Message', '')}; check the credentials' s3:DeleteObject permission")
+
+
+@functools.cache
+def _loader() -> Any:
+    from botocore.loaders import create_loader
+
+    return create_loader()
 
 
 def _b64(sha256_hex: str) -> str:
