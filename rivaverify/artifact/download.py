@@ -12,8 +12,10 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from rivaverify.artifact.errors import ArtifactError
 from rivaverify.artifact.retry import Backoff
@@ -24,8 +26,10 @@ MiB = 1 << 20
 
 
 def download(store: Store, bucket: str, info: ObjectInfo, dest: Path, *, part_size: int = 8 * MiB,
-             concurrency: int = 10, bar: Bar | None = None, backoff: Backoff | None = None) -> str:
-    """Fetch s3://bucket/info.key to dest (replaced only when whole); return its sha256."""
+             concurrency: int = 10, bar: Bar | None = None, backoff: Backoff | None = None,
+             digest: Callable[[], Any] = hashlib.sha256) -> str:
+    """Fetch s3://bucket/info.key to dest (replaced only when whole); return its sha256 (`digest`: the hash
+    object to feed, for benchmarks that time it)."""
     backoff = backoff or Backoff()
     dest.parent.mkdir(parents=True, exist_ok=True)
     part, journal = dest.with_name(dest.name + ".part"), dest.with_name(dest.name + ".part.log")
@@ -38,7 +42,7 @@ def download(store: Store, bucket: str, info: ObjectInfo, dest: Path, *, part_si
     nparts = -(-info.size // part_size)
     fd = os.open(part, os.O_RDWR | os.O_CREAT, 0o644)
     lock = threading.Lock()
-    digest = hashlib.sha256()
+    hasher = digest()
     try:
         if os.fstat(fd).st_size != info.size:
             os.ftruncate(fd, info.size)
@@ -55,13 +59,13 @@ def download(store: Store, bucket: str, info: ObjectInfo, dest: Path, *, part_si
                     log.flush()
                 return data
 
-            _hash_in_order(fd, nparts, part_size, info.size, done, fetch, digest, concurrency, bar)
+            _hash_in_order(fd, nparts, part_size, info.size, done, fetch, hasher, concurrency, bar)
         os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(part, dest)
     journal.unlink(missing_ok=True)
-    sha256 = digest.hexdigest()
+    sha256 = hasher.hexdigest()
     mark_verified(dest, sha256, origin_of(bucket, info))
     return sha256
 

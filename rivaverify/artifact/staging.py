@@ -14,6 +14,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -260,22 +261,17 @@ def _full(store: Store, req: StageRequest, src: Source, sha: str, expected: str 
     archive = src.path or local / "source" / src.filename
     quarantine_root = None if src.path is not None else req.work_dir
     check_sha256(archive, sha, expected or src.sha256, f"source {src.uri}", quarantine_root)
-    models = _extract(archive, sha, local, steps)
-    files = [mf.FileInfo(path=f"source/{src.filename}", size_bytes=src.size, sha256=sha)]
-    files += [mf.FileInfo(path=f"models/{m.name}", size_bytes=m.size, sha256=m.sha256) for m in models]
     bucket = req.bucket
-    for f in files:
-        key = prefix + f.path
-        have = store.head(bucket, key)
-        if have is not None and have.size == f.size_bytes and have.sha256 == f.sha256:
-            steps.skip("upload", s3_uri(bucket, key), "already there and verified")
-        elif f.path.startswith("source/") and src.bucket is not None:
-            with steps("copy", s3_uri(bucket, key), f.size_bytes) as bar:
-                store.copy(src.bucket, src.key or "", src.etag or "", bucket, key, f.sha256, bar)
-        else:
-            path = archive if f.path.startswith("source/") else local / "models" / f.path.removeprefix("models/")
-            with steps("upload", s3_uri(bucket, key), f.size_bytes) as bar:
-                store.upload(path, bucket, key, f.sha256, bar)
+    source = mf.FileInfo(path=f"source/{src.filename}", size_bytes=src.size, sha256=sha)
+    models = _extract(archive, sha, local, steps)  # before any upload: a bad archive puts nothing in the bucket
+    files = [mf.FileInfo(path=f"models/{m.name}", size_bytes=m.size, sha256=m.sha256) for m in models]
+    with ThreadPoolExecutor(1, thread_name_prefix="rivaverify-source") as background:
+        # independent transfers: the source goes up (server side when it is in S3) while the .riva files do
+        pending = background.submit(_put_file, store, bucket, prefix, source, archive, src, steps)
+        for f, m in zip(files, models, strict=True):
+            _put_file(store, bucket, prefix, f, m.path, None, steps)
+        pending.result()
+    files.insert(0, source)
     doc = mf.ArtifactJson(
         artifact_id=mf.artifact_id(doc_base["model"].name, version, sha), mode="full",
         source=mf.SourceInfo(uri=src.uri, size_bytes=src.size, etag=src.etag, sha256=sha, sha256_from="computed",
@@ -289,6 +285,21 @@ def _full(store: Store, req: StageRequest, src: Source, sha: str, expected: str 
         raise ArtifactError(f"staged objects under {s3_uri(bucket, prefix)} do not verify: {'; '.join(problems)}; "
                             "nothing was marked complete: rerun `rivaverify stage`")
     return doc
+
+
+def _put_file(store: Store, bucket: str, prefix: str, f: mf.FileInfo, path: Path, src: Source | None,
+              steps: _Steps) -> None:
+    """Upload `path` (or copy the S3 source server side) to prefix + f.path, unless it is there, verified."""
+    key = prefix + f.path
+    have = store.head(bucket, key)
+    if have is not None and have.size == f.size_bytes and have.sha256 == f.sha256:
+        steps.skip("upload", s3_uri(bucket, key), "already there and verified")
+    elif src is not None and src.bucket is not None:
+        with steps("copy", s3_uri(bucket, key), f.size_bytes) as bar:
+            store.copy(src.bucket, src.key or "", src.etag or "", bucket, key, f.sha256, bar)
+    else:
+        with steps("upload", s3_uri(bucket, key), f.size_bytes) as bar:
+            store.upload(path, bucket, key, f.sha256, bar)
 
 
 def _extract(archive: Path, sha: str, local: Path, steps: _Steps) -> list[Extracted]:
