@@ -3,8 +3,10 @@
     python benchmarks/bench_artifact_server.py [--stock]     serve until Ctrl-C, print the endpoint
 
 moto reads a whole object for every ranged GET and every part copy, so a ranged download of an object of
-size S in parts of P costs S*S/P on the server. Unless --stock, the server caches each object's bytes once,
-so a range costs what it costs on S3. Every tool measured runs against the same server.
+size S in parts of P costs S*S/P on the server. Unless --stock, the server keeps the bytes of the last two
+large objects it read, so a range costs what it costs on S3. Every tool measured runs against the same
+server. moto also keeps every object it ever stored until a reset (reset() between rounds), and the server
+process may use at most MEMORY_LIMIT bytes of address space.
 """
 
 from __future__ import annotations
@@ -17,25 +19,36 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 PATCH = """
+from collections import OrderedDict
 from moto.s3.models import FakeKey
-_value = FakeKey.value
+
+_value, _cache = FakeKey.value, OrderedDict()  # the bytes of the two objects read last, if large
+
 
 def _get(self):
-    cached = self.__dict__.get("_bench_bytes")
-    if cached is None or len(cached) != self.contentsize:
-        cached = self.__dict__["_bench_bytes"] = _value.fget(self)
-    return cached
+    if self.contentsize < (64 << 20):
+        return _value.fget(self)
+    key = (id(self), self.contentsize)
+    if key not in _cache:
+        _cache[key] = _value.fget(self)
+        while len(_cache) > 2:
+            _cache.popitem(last=False)
+    _cache.move_to_end(key)
+    return _cache[key]
+
 
 def _set(self, new):
-    self.__dict__.pop("_bench_bytes", None)
+    _cache.pop((id(self), self.contentsize), None)
     _value.fset(self, new)
+
 
 FakeKey.value = property(_get, _set)
 """
 
 SERVE = """
-import logging, sys
+import logging, resource, sys
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
+resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))  # a MemoryError here, not the OOM killer elsewhere
 {patch}
 from moto.server import ThreadedMotoServer
 server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -49,7 +62,7 @@ server.stop()
 @contextmanager
 def s3_server(stock: bool = False) -> Iterator[str]:
     """A moto S3 server process on 127.0.0.1; yields its endpoint URL; stopped on exit."""
-    code = SERVE.format(patch="" if stock else PATCH)
+    code = SERVE.format(patch="" if stock else PATCH, limit=MEMORY_LIMIT)
     proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     word, _, port = proc.stdout.readline().partition(" ")
     if word != "ready":
@@ -66,6 +79,16 @@ def s3_server(stock: bool = False) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+MEMORY_LIMIT = 10 << 30
+
+
+def reset(endpoint: str) -> None:
+    """Drop everything the server holds (moto keeps every object ever stored until then)."""
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=60).read()
 
 
 def client(endpoint: str):

@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_artifact_server import client, make_file, median, s3_server  # noqa: E402
+from bench_artifact_server import client, make_file, median, reset, s3_server  # noqa: E402
 
 from rivaverify.artifact import S3Target, StageRequest, stage  # noqa: E402
 
@@ -128,12 +128,13 @@ def main() -> int:
     results: dict[str, list[dict[str, float]]] = {k: [] for k in tools}
     with s3_server(stock=args.stock) as endpoint:
         c = client(endpoint)
-        c.create_bucket(Bucket=BUCKET)
         src_key = f"incoming/{archive.name}"
-        c.upload_file(str(archive), BUCKET, src_key)
         target = S3Target(BUCKET, endpoint, "us-east-1", ("bench", "bench"))
         for r in range(args.rounds):
             for tool in tools if r % 2 == 0 else tools[::-1]:
+                reset(endpoint)  # an empty server for each run: same start, bounded memory
+                c.create_bucket(Bucket=BUCKET)
+                c.upload_file(str(archive), BUCKET, src_key)
                 work = Path(tempfile.mkdtemp(prefix=f"{tool}-", dir=args.dir))
                 prefix = f"{tool}{r}/bench-asr-en-US/{args.size_mib}/"
                 try:
@@ -149,9 +150,6 @@ def main() -> int:
                     print(f"round {r + 1} {tool:<5} {steps['total']:6.2f} s", flush=True)
                 finally:
                     shutil.rmtree(work, ignore_errors=True)
-                    for page in c.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix):
-                        for o in page.get("Contents", []):
-                            c.delete_object(Bucket=BUCKET, Key=o["Key"])
     summary = {tool: {k: round(median([s.get(k, 0) for s in runs]), 3) for k in runs[0]}
                for tool, runs in results.items()}
     print(f"\nmedian of {args.rounds} rounds, {args.size_mib} MiB, {'stock' if args.stock else 'range-caching'} moto:")

@@ -168,6 +168,8 @@ def run(args: argparse.Namespace) -> int:
         result = stage(store, req, log=lambda line: print(line, file=sys.stderr, flush=True), bars=_bars(args))
     except ArtifactError as exc:
         return fail(str(exc), 1)
+    except OSError as exc:
+        return fail(f"{exc}: check free disk space and the permissions of {req.work_dir}, then rerun", 1)
     except KeyboardInterrupt:
         return fail("interrupted: nothing was marked complete; rerun to finish (verified parts are kept)", 130)
     summary = result.to_json()

@@ -113,3 +113,20 @@ def test_checksum_mismatch_quarantines_the_copy(tmp_path):
     assert not f.exists()
     moved = list((tmp_path / "quarantine").iterdir())
     assert sorted(p.suffix for p in moved) == [".riva", ".why"]
+
+
+def test_a_full_disk_is_a_clear_error_and_keeps_the_parts(store, tmp_path, monkeypatch):
+    import errno
+
+    real, writes = os.pwrite, []
+
+    def fill_up(fd, data, offset):
+        writes.append(offset)
+        if len(writes) > 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(fd, data, offset)
+
+    monkeypatch.setattr(os, "pwrite", fill_up)
+    with pytest.raises(ArtifactError, match="No space left on device.*free disk space.*parts already on disk"):
+        download(store, "b", store.head("b", "src/a.tar.gz"), tmp_path / "a", part_size=PART, concurrency=1)
+    assert (tmp_path / "a.part").exists() and len((tmp_path / "a.part.log").read_text().splitlines()) == 4

@@ -246,3 +246,26 @@ def test_a_second_stage_in_the_same_work_dir_waits_its_turn(bucket, source, tmp_
         fcntl.flock(held, fcntl.LOCK_EX)
         with pytest.raises(ArtifactError, match="another stage is working"):
             stage(store, request(bucket, uri, tmp_path))
+
+
+def test_phase_checks_catch_a_prefix_changed_after_staging(bucket, source, tmp_path):
+    store, uri, _ = source
+    staged_uri = stage(store, request(bucket, uri, tmp_path)).uri
+    doc = json.loads(store.read(bucket.bucket, PREFIX + mf.ARTIFACT_JSON))
+    doc["model"]["architecture"] = "ctc"
+    store.put(bucket.bucket, PREFIX + mf.ARTIFACT_JSON, json.dumps(doc).encode(), "0" * 64)
+    store.put(bucket.bucket, PREFIX + "models/extra.riva", b"sneaked in", sha(b"sneaked in"))
+    staged = fetch(store, staged_uri, tmp_path / "cache")
+    assert any("artifact.json changed after staging completed" in p for p in verify.marker_problems(staged))
+    assert "models/extra.riva is in S3 but not in checksums.sha256" in verify.model_problems(staged)
+    assert verify.schema_problems(staged) == []
+
+
+def test_stage_hands_its_verified_models_to_the_fetch_cache(bucket, source, tmp_path):
+    store, uri, _ = source
+    cache = tmp_path / "cache"
+    staged_uri = stage(store, request(bucket, uri, tmp_path, cache_dir=cache)).uri
+    gets = calls(store, "GetObject")
+    staged = fetch(store, staged_uri, cache)
+    assert staged.downloaded_bytes == 0 and not [g for g in gets if "models/" in g["Key"]]
+    assert staged.models[0].read_bytes() == RIVA and verify.model_problems(staged) == []

@@ -190,3 +190,36 @@ def test_without_riva_lite_the_embedded_default_says_what_to_set(tmp_path, monke
     monkeypatch.setitem(sys.modules, "rivalite", None)  # import rivalite fails
     with pytest.raises(ArtifactError, match=r"riva-lite is not installed.*set RIVA__ARTIFACT"):
         riva_lite_archive(tmp_path)
+
+
+# error messages of the boto3 store ---------------------------------------------------------------------
+
+def _client_error(code: str, status: int):
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+                       "GetObject")
+
+
+@pytest.mark.parametrize(("exc", "transient", "words"), [
+    (lambda: _client_error("SlowDown", 503), True, "transient"),
+    (lambda: _client_error("InternalError", 500), True, "transient"),
+    (lambda: _client_error("AccessDenied", 403), False, "access denied to s3://b/k"),
+    (lambda: _client_error("NoSuchKey", 404), False, "s3://b/k not found"),
+    (lambda: _client_error("NoSuchBucket", 404), False, "does not exist"),
+    (lambda: _client_error("PreconditionFailed", 412), False, "changed during GetObject"),
+    (lambda: __import__("botocore.exceptions").exceptions.NoCredentialsError(), False, "no AWS credentials found"),
+    (lambda: __import__("botocore.exceptions").exceptions.EndpointConnectionError(endpoint_url="http://x"), True,
+     "cannot reach"),
+    (lambda: __import__("botocore.exceptions").exceptions.ReadTimeoutError(endpoint_url="http://x"), True,
+     "connection to"),
+    (lambda: __import__("botocore.exceptions").exceptions.ParamValidationError(report="bad key"), False,
+     "failed"),
+])
+def test_store_errors_say_what_happened_and_whether_to_retry(exc, transient, words):
+    from rivaverify.artifact import S3Store
+
+    err = S3Store(None, None, endpoint_url="http://127.0.0.1:9", region="us-east-1")._error(exc(), "GetObject",
+                                                                                             "s3://b/k")
+    assert err.transient is transient
+    assert words in str(err)

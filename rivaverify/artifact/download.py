@@ -30,15 +30,24 @@ def download(store: Store, bucket: str, info: ObjectInfo, dest: Path, *, part_si
              digest: Callable[[], Any] = hashlib.sha256) -> str:
     """Fetch s3://bucket/info.key to dest (replaced only when whole); return its sha256 (`digest`: the hash
     object to feed, for benchmarks that time it)."""
-    backoff = backoff or Backoff()
-    dest.parent.mkdir(parents=True, exist_ok=True)
     part, journal = dest.with_name(dest.name + ".part"), dest.with_name(dest.name + ".part.log")
     header = json.dumps({"uri": s3_uri(bucket, info.key), "size": info.size, "etag": info.etag,
                          "part_size": part_size}, sort_keys=True)
-    done = _read_journal(journal, header) if part.exists() else set()
-    if not done:
-        part.unlink(missing_ok=True)
-        journal.write_text(header + "\n")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        done = _read_journal(journal, header) if part.exists() else set()
+        if not done:
+            part.unlink(missing_ok=True)
+            journal.write_text(header + "\n")
+        return _download(store, bucket, info, dest, part, journal, done, part_size, concurrency, bar,
+                         backoff or Backoff(), digest)
+    except OSError as exc:
+        raise ArtifactError(f"cannot write {part} ({exc}): free disk space or fix permissions, then rerun (the "
+                            "parts already on disk are kept)") from exc
+
+
+def _download(store: Store, bucket: str, info: ObjectInfo, dest: Path, part: Path, journal: Path, done: set[int],
+              part_size: int, concurrency: int, bar: Bar | None, backoff: Backoff, digest: Callable[[], Any]) -> str:
     nparts = -(-info.size // part_size)
     fd = os.open(part, os.O_RDWR | os.O_CREAT, 0o644)
     lock = threading.Lock()

@@ -104,7 +104,8 @@ class S3Store:
         if isinstance(exc, be.EndpointConnectionError | be.ConnectTimeoutError):
             return ArtifactError(f"cannot reach {self.describe()} for {action} {uri} ({exc}): check "
                                  "--endpoint-url and the network", transient=True)
-        if isinstance(exc, be.BotoCoreError | ConnectionError | TimeoutError | OSError):
+        if isinstance(exc, be.ConnectionError | be.HTTPClientError | be.ResponseStreamingError
+                      | be.IncompleteReadError | ConnectionError | TimeoutError):
             return ArtifactError(f"connection to {self.describe()} broke during {action} {uri}: {exc}",
                                  transient=True)
         return ArtifactError(f"{action} {uri} failed: {type(exc).__name__}: {exc}")

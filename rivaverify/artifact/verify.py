@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -18,8 +19,14 @@ def marker_problems(staged: StagedArtifact) -> list[str]:
         return [f"{staged.uri}{mf.MARKER} is missing: the staging did not finish; rerun `rivaverify stage`"]
     newer = sorted(p for p, o in staged.objects.items() if p != mf.MARKER and o.last_modified and
                    marker.last_modified and o.last_modified > marker.last_modified)
-    return [f"{p} ({staged.objects[p].last_modified}) is newer than {mf.MARKER} ({marker.last_modified}): the "
-            "prefix changed after staging completed; restage it" for p in newer]
+    problems = [f"{p} ({staged.objects[p].last_modified}) is newer than {mf.MARKER} ({marker.last_modified}): "
+                "the prefix changed after staging completed; restage it" for p in newer]
+    vouched = dict(line.partition(": ")[::2] for line in staged.marker.splitlines()).get("artifact_json_sha256")
+    actual = hashlib.sha256(staged.artifact_raw).hexdigest()
+    if vouched and vouched != actual:
+        problems.append(f"{mf.MARKER} was written for an artifact.json with sha256 {vouched}, the one there has "
+                        f"{actual}: artifact.json changed after staging completed; restage it")
+    return problems
 
 
 def schema_problems(staged: StagedArtifact) -> list[str]:
