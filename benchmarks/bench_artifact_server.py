@@ -19,26 +19,28 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 PATCH = """
+import weakref
 from collections import OrderedDict
 from moto.s3.models import FakeKey
 
-_value, _cache = FakeKey.value, OrderedDict()  # the bytes of the two objects read last, if large
+_value, _cache = FakeKey.value, OrderedDict()  # id -> (key, bytes) of the two large objects read last
 
 
 def _get(self):
     if self.contentsize < (64 << 20):
         return _value.fget(self)
-    key = (id(self), self.contentsize)
-    if key not in _cache:
-        _cache[key] = _value.fget(self)
+    ref, data = _cache.get(id(self), (None, None))
+    if ref is None or ref() is not self:
+        data = _value.fget(self)
+        _cache[id(self)] = (weakref.ref(self), data)
         while len(_cache) > 2:
             _cache.popitem(last=False)
-    _cache.move_to_end(key)
-    return _cache[key]
+    _cache.move_to_end(id(self))
+    return data
 
 
 def _set(self, new):
-    _cache.pop((id(self), self.contentsize), None)
+    _cache.pop(id(self), None)
     _value.fset(self, new)
 
 

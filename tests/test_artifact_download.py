@@ -130,3 +130,21 @@ def test_a_full_disk_is_a_clear_error_and_keeps_the_parts(store, tmp_path, monke
     with pytest.raises(ArtifactError, match="No space left on device.*free disk space.*parts already on disk"):
         download(store, "b", store.head("b", "src/a.tar.gz"), tmp_path / "a", part_size=PART, concurrency=1)
     assert (tmp_path / "a.part").exists() and len((tmp_path / "a.part.log").read_text().splitlines()) == 4
+
+
+def test_stamps_and_journals_of_an_earlier_boot_count_for_nothing(store, tmp_path, monkeypatch):
+    from rivaverify.artifact import download as dl
+
+    f = tmp_path / "m.riva"
+    f.write_bytes(b"one")
+    mark_verified(f, sha(b"one"))
+    info = store.head("b", "src/a.tar.gz")
+    store.fail["read_range"] = lambda key: ArtifactError("stop") if store.count("read_range") == 4 else None
+    with pytest.raises(ArtifactError):
+        download(store, "b", info, tmp_path / "a", part_size=PART, concurrency=1, backoff=NO_WAIT)
+    store.fail.clear()
+    monkeypatch.setattr(dl, "BOOT", "another-boot")  # the machine rebooted: the page cache may be gone
+    assert verified_sha256(f) is None
+    store.calls.clear()
+    assert download(store, "b", info, tmp_path / "a", part_size=PART) == sha(DATA)
+    assert store.count("read_range") == 11  # the parts on disk were not trusted

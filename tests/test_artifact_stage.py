@@ -215,6 +215,8 @@ def test_fetch_verifies_caches_and_refetches_a_changed_copy(bucket, source, tmp_
     first.models[0].write_bytes(b"tampered")
     assert fetch(store, staged_uri, cache).downloaded_bytes == len(RIVA)
     assert first.models[0].read_bytes() == RIVA
+    (first.models[0].parent / ".model.riva.verified").unlink()  # a lost stamp: hashed again, not fetched
+    assert fetch(store, staged_uri, cache).downloaded_bytes == 0
 
 
 def test_fetch_of_a_corrupt_object_fails_and_quarantines(bucket, source, tmp_path):

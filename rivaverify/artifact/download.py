@@ -3,6 +3,9 @@
 Parts are fetched by a bounded pool of ranged GETs and written where they belong as they arrive; the sha256
 is fed from the same buffers in file order (a window keeps memory bounded), so no byte is read twice. A
 journal (<file>.part.log) lists the parts on disk: an interrupted download continues from them.
+
+Data is not fsync'ed (that would write every byte to disk before going on): journals and stamps name the
+boot they were written in, and one from an earlier boot (the page cache may have been lost) counts for nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +28,16 @@ from rivaverify.state import write_json_atomic
 MiB = 1 << 20
 
 
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+BOOT = _boot_id()
+
+
 def download(store: Store, bucket: str, info: ObjectInfo, dest: Path, *, part_size: int = 8 * MiB,
              concurrency: int = 10, bar: Bar | None = None, backoff: Backoff | None = None,
              digest: Callable[[], Any] = hashlib.sha256) -> str:
@@ -32,7 +45,7 @@ def download(store: Store, bucket: str, info: ObjectInfo, dest: Path, *, part_si
     object to feed, for benchmarks that time it)."""
     part, journal = dest.with_name(dest.name + ".part"), dest.with_name(dest.name + ".part.log")
     header = json.dumps({"uri": s3_uri(bucket, info.key), "size": info.size, "etag": info.etag,
-                         "part_size": part_size}, sort_keys=True)
+                         "part_size": part_size, "boot": BOOT}, sort_keys=True)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         done = _read_journal(journal, header) if part.exists() else set()
@@ -69,7 +82,6 @@ def _download(store: Store, bucket: str, info: ObjectInfo, dest: Path, part: Pat
                 return data
 
             _hash_in_order(fd, nparts, part_size, info.size, done, fetch, hasher, concurrency, bar)
-        os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(part, dest)
@@ -136,7 +148,7 @@ def _stamp(path: Path) -> Path:
 def mark_verified(path: Path, sha256: str, origin: str = "") -> None:
     st = path.stat()
     write_json_atomic(_stamp(path), {"sha256": sha256, "size": st.st_size, "mtime_ns": st.st_mtime_ns,
-                                     "origin": origin})
+                                     "origin": origin, "boot": BOOT})
 
 
 def verified_sha256(path: Path, origin: str = "") -> str | None:
@@ -146,7 +158,8 @@ def verified_sha256(path: Path, origin: str = "") -> str | None:
         st = path.stat()
     except (OSError, ValueError):
         return None
-    if (stamp.get("size"), stamp.get("mtime_ns"), stamp.get("origin", "")) != (st.st_size, st.st_mtime_ns, origin):
+    if (stamp.get("size"), stamp.get("mtime_ns"), stamp.get("origin", ""), stamp.get("boot")) != (
+            st.st_size, st.st_mtime_ns, origin, BOOT):
         return None
     return stamp.get("sha256")
 

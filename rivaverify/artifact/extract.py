@@ -89,8 +89,6 @@ def _write(src, size: int, dest: Path, bar: Bar | None) -> Extracted:
                 written += len(block)
                 if bar is not None:
                     bar.update(len(block))
-            out.flush()
-            os.fsync(out.fileno())
         if written != size:
             raise ArtifactError(f"{dest.name}: archive says {size} bytes, read {written}: the archive is truncated")
         forget(dest)

@@ -9,7 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from rivaverify.artifact import manifest as mf
-from rivaverify.artifact.download import MiB, check_sha256, download, forget, origin_of, verified_sha256
+from rivaverify.artifact.download import (
+    MiB,
+    check_sha256,
+    download,
+    forget,
+    mark_verified,
+    origin_of,
+    sha256_file,
+    verified_sha256,
+)
 from rivaverify.artifact.errors import ArtifactError
 from rivaverify.artifact.store import Bar, ObjectInfo, Store, parse_s3_uri
 
@@ -75,6 +84,9 @@ def fetch(store: Store, uri: str, cache: Path, *, bars: Callable[[str, int], Bar
         dest = local / "models" / name
         if verified_sha256(dest, origin_of(bucket, info)) == want:
             log(f"fetch: {uri}{path} (cached, verified)")
+        elif dest.is_file() and dest.stat().st_size == info.size and sha256_file(dest, stamp=False) == want:
+            mark_verified(dest, want, origin_of(bucket, info))  # e.g. after a reboot: hashed again, not fetched
+            log(f"fetch: {uri}{path} (cached, verified again)")
         else:
             bar = bars(f"fetch {name}", info.size) if bars else None
             try:
