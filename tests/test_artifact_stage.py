@@ -271,3 +271,27 @@ def test_stage_hands_its_verified_models_to_the_fetch_cache(bucket, source, tmp_
     staged = fetch(store, staged_uri, cache)
     assert staged.downloaded_bytes == 0 and not [g for g in gets if "models/" in g["Key"]]
     assert staged.models[0].read_bytes() == RIVA and verify.model_problems(staged) == []
+
+
+def test_an_s3_source_is_extracted_while_it_downloads_never_read_back(bucket, source, tmp_path, monkeypatch):
+    from rivaverify.artifact import staging
+
+    def read_back(*args, **kwargs):
+        raise AssertionError("the downloaded archive was read back from disk")
+
+    monkeypatch.setattr(staging, "extract_riva", read_back)
+    monkeypatch.setattr(staging, "sha256_file", read_back)
+    store, uri, _ = source
+    result = stage(store, request(bucket, uri, tmp_path))
+    assert [s["step"] for s in result.steps if s["step"] in ("download", "extract")] == ["download"]
+    assert result.artifact.models()["model.riva"].sha256 == sha(RIVA)
+
+
+def test_a_bad_archive_in_s3_stages_nothing(bucket, tmp_path):
+    archive = make_archive(tmp_path / "evil-deployable_v1.tar.gz", [("m.riva", RIVA), ("../../x.riva", b"x")])
+    store = bucket.connect()
+    store.client.upload_file(str(archive), bucket.bucket, "in/" + archive.name)
+    with pytest.raises(ArtifactError, match="unsafe member"):
+        stage(store, request(bucket, f"s3://{bucket.bucket}/in/{archive.name}", tmp_path))
+    assert [o.key for o in store.list(bucket.bucket, "")] == [f"in/{archive.name}"]
+    assert not list((tmp_path / "work").rglob("*.riva"))

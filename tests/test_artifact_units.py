@@ -223,3 +223,56 @@ def test_store_errors_say_what_happened_and_whether_to_retry(exc, transient, wor
                                                                                              "s3://b/k")
     assert err.transient is transient
     assert words in str(err)
+
+
+# extraction while the archive arrives ----------------------------------------------------------------------
+
+def _feed(archive, out, chunk=7777):
+    import threading
+
+    from rivaverify.artifact.extract import StreamExtractor
+
+    before = threading.active_count()
+    ex = StreamExtractor(str(archive), out)
+    data = archive.read_bytes()
+    for i in range(0, len(data), chunk):
+        ex.feed(data[i:i + chunk])
+    try:
+        return ex.finish()
+    finally:
+        assert threading.active_count() == before  # the thread is gone
+
+
+def test_streamed_extraction_matches_extraction_from_the_file(tmp_path):
+    archive = deployable(tmp_path)
+    fed = _feed(archive, tmp_path / "fed")
+    read = extract_riva(archive, tmp_path / "read")
+    assert [(e.name, e.size, e.sha256) for e in fed] == [(e.name, e.size, e.sha256) for e in read]
+    assert (tmp_path / "fed" / "model.riva").read_bytes() == RIVA
+
+
+def test_streamed_extraction_of_a_bad_archive_fails_and_leaves_nothing(tmp_path):
+    archive = make_archive(tmp_path / "a.tar.gz", [("first.riva", RIVA), ("../escape.riva", b"x"), ("z", RIVA)])
+    with pytest.raises(ArtifactError, match="unsafe member '../escape.riva'"):
+        _feed(archive, tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []  # first.riva was written, then removed
+
+
+def test_data_after_the_end_of_the_tar_never_blocks_the_feeder(tmp_path):
+    archive = make_archive(tmp_path / "a.tar", [("m.riva", b"small")], "w")
+    archive.write_bytes(archive.read_bytes() + b"\0" * 500_000)
+    assert [e.name for e in _feed(archive, tmp_path / "out", chunk=1000)] == ["m.riva"]
+
+
+def test_an_aborted_feed_ends_the_thread_and_leaves_no_partial_file(tmp_path):
+    import threading
+
+    from rivaverify.artifact.extract import StreamExtractor
+
+    before = threading.active_count()
+    data = deployable(tmp_path).read_bytes()
+    ex = StreamExtractor("a", tmp_path / "out")
+    ex.feed(data[: len(data) // 2])
+    ex.abort()
+    assert threading.active_count() == before
+    assert list((tmp_path / "out").iterdir()) == []

@@ -40,9 +40,9 @@ BOOT = _boot_id()
 
 def download(store: Store, bucket: str, info: ObjectInfo, dest: Path, *, part_size: int = 8 * MiB,
              concurrency: int = 10, bar: Bar | None = None, backoff: Backoff | None = None,
-             digest: Callable[[], Any] = hashlib.sha256) -> str:
-    """Fetch s3://bucket/info.key to dest (replaced only when whole); return its sha256 (`digest`: the hash
-    object to feed, for benchmarks that time it)."""
+             sink: Callable[[bytes], None] | None = None, digest: Callable[[], Any] = hashlib.sha256) -> str:
+    """Fetch s3://bucket/info.key to dest (replaced only when whole); return its sha256. `sink` gets the bytes
+    in order too (an extractor); `digest` is the hash object to feed (benchmarks time it)."""
     part, journal = dest.with_name(dest.name + ".part"), dest.with_name(dest.name + ".part.log")
     header = json.dumps({"uri": s3_uri(bucket, info.key), "size": info.size, "etag": info.etag,
                          "part_size": part_size, "boot": BOOT}, sort_keys=True)
@@ -53,14 +53,15 @@ def download(store: Store, bucket: str, info: ObjectInfo, dest: Path, *, part_si
             part.unlink(missing_ok=True)
             journal.write_text(header + "\n")
         return _download(store, bucket, info, dest, part, journal, done, part_size, concurrency, bar,
-                         backoff or Backoff(), digest)
+                         backoff or Backoff(), sink, digest)
     except OSError as exc:
         raise ArtifactError(f"cannot write {part} ({exc}): free disk space or fix permissions, then rerun (the "
                             "parts already on disk are kept)") from exc
 
 
 def _download(store: Store, bucket: str, info: ObjectInfo, dest: Path, part: Path, journal: Path, done: set[int],
-              part_size: int, concurrency: int, bar: Bar | None, backoff: Backoff, digest: Callable[[], Any]) -> str:
+              part_size: int, concurrency: int, bar: Bar | None, backoff: Backoff,
+              sink: Callable[[bytes], None] | None, digest: Callable[[], Any]) -> str:
     nparts = -(-info.size // part_size)
     fd = os.open(part, os.O_RDWR | os.O_CREAT, 0o644)
     lock = threading.Lock()
@@ -81,7 +82,7 @@ def _download(store: Store, bucket: str, info: ObjectInfo, dest: Path, part: Pat
                     log.flush()
                 return data
 
-            _hash_in_order(fd, nparts, part_size, info.size, done, fetch, hasher, concurrency, bar)
+            _hash_in_order(fd, nparts, part_size, info.size, done, fetch, hasher, concurrency, bar, sink)
     finally:
         os.close(fd)
     os.replace(part, dest)
@@ -97,7 +98,7 @@ def origin_of(bucket: str, info: ObjectInfo) -> str:
 
 
 def _hash_in_order(fd: int, nparts: int, part_size: int, size: int, done: set[int], fetch, digest, concurrency: int,
-                   bar: Bar | None) -> None:
+                   bar: Bar | None, sink: Callable[[bytes], None] | None = None) -> None:
     window = concurrency + 2  # parts in flight or waiting to be hashed: bounds memory
     futures: dict[int, Future[bytes]] = {}
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="rivaverify-get")
@@ -113,6 +114,8 @@ def _hash_in_order(fd: int, nparts: int, part_size: int, size: int, done: set[in
             else:
                 data = futures.pop(i).result()
             digest.update(data)
+            if sink is not None:
+                sink(data)
             if bar is not None:
                 bar.update(len(data))
     finally:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
+import queue
 import tarfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from rivaverify.artifact.download import forget, mark_verified, verified_sha256
 from rivaverify.artifact.errors import ArtifactError
@@ -39,42 +43,117 @@ def unsafe_reason(member: tarfile.TarInfo) -> str | None:
 
 
 def extract_riva(archive: Path, out_dir: Path, *, bar: Bar | None = None) -> list[Extracted]:
-    """Write every .riva member of `archive` to out_dir/<basename>, hashing as it writes; return them.
+    """Write every .riva member of `archive` to out_dir/<basename>, hashing as it writes; return them."""
+    with open(archive, "rb") as raw:
+        return extract_stream(raw, str(archive), out_dir, bar=bar)
+
+
+def extract_stream(fileobj: BinaryIO, where: str, out_dir: Path, *, bar: Bar | None = None) -> list[Extracted]:
+    """extract_riva() of an archive read front to back from `fileobj` (`where` names it in errors).
 
     Any unsafe member (absolute path, '..', link out) rejects the whole archive; a .riva that is a link or
-    not a regular file too. A file is renamed into place only when whole.
+    not a regular file too. A file is renamed into place only when whole; on any error none is left.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     found: dict[str, Extracted] = {}
     members = 0
     try:
-        with open(archive, "rb") as raw, tarfile.open(fileobj=raw, mode="r|*", bufsize=MiB) as tar:
+        with tarfile.open(fileobj=fileobj, mode="r|*", bufsize=MiB) as tar:
             for member in tar:
                 members += 1
                 reason = unsafe_reason(member)
                 if reason:
-                    raise ArtifactError(f"archive {archive} holds an unsafe member {member.name!r} ({reason}): "
+                    raise ArtifactError(f"archive {where} holds an unsafe member {member.name!r} ({reason}): "
                                         "refusing to extract anything from it; get the archive from a trusted "
                                         "source")
                 if not member.name.endswith(".riva"):
                     continue
                 name = PurePosixPath(member.name).name
                 if not member.isfile():
-                    raise ArtifactError(f"archive {archive}: {member.name!r} is a link or special file, not a "
+                    raise ArtifactError(f"archive {where}: {member.name!r} is a link or special file, not a "
                                         ".riva file: repack the archive with the file itself")
                 if name in found:
-                    raise ArtifactError(f"archive {archive} holds two files named {name}: rename one and repack")
+                    raise ArtifactError(f"archive {where} holds two files named {name}: rename one and repack")
                 found[name] = _write(tar.extractfile(member), member.size, out_dir / name, bar)
-    except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
+        if not found:
+            raise ArtifactError(f"archive {where} holds no .riva file ({members} members): a Riva deployable "
+                                "archive holds <model>.riva files; check --source-uri")
+    except BaseException as exc:
+        for done in found.values():
+            forget(done.path)
         if isinstance(exc, OSError) and exc.errno:
-            raise ArtifactError(f"cannot extract {archive} into {out_dir} ({exc}): free disk space or fix "
+            raise ArtifactError(f"cannot extract {where} into {out_dir} ({exc}): free disk space or fix "
                                 "permissions, then rerun") from exc
-        raise ArtifactError(f"cannot read archive {archive} ({exc}): it is empty, truncated or not a "
-                            "tar/tar.gz; check the source") from exc
-    if not found:
-        raise ArtifactError(f"archive {archive} holds no .riva file ({members} members): a Riva deployable "
-                            "archive holds <model>.riva files; check --source-uri")
+        if isinstance(exc, tarfile.TarError | EOFError | OSError | ValueError):
+            raise ArtifactError(f"cannot read archive {where} ({exc}): it is empty, truncated or not a "
+                                "tar/tar.gz; check the source") from exc
+        raise
     return list(found.values())
+
+
+class StreamExtractor:
+    """extract_stream() in a thread, fed the archive's bytes in order by another (the download): the archive
+    is extracted while it arrives, not read back from disk afterwards."""
+
+    def __init__(self, where: str, out_dir: Path) -> None:
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4)  # bounds memory: 4 parts
+        self._result: list[Extracted] | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(where, out_dir), name="rivaverify-extract",
+                                        daemon=True)
+        self._thread.start()
+
+    def feed(self, data: bytes) -> None:
+        self._queue.put(data)
+
+    def finish(self) -> list[Extracted]:
+        """The extracted files, once the whole archive was fed; the extraction's ArtifactError if it failed."""
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+    def abort(self) -> None:
+        """The feed stopped early: end the thread (whatever it wrote is removed)."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self, where: str, out_dir: Path) -> None:
+        reader = _QueueReader(self._queue)
+        try:
+            self._result = extract_stream(io.BufferedReader(reader, MiB), where, out_dir)
+        except BaseException as exc:  # handed to finish()
+            self._error = exc
+        finally:
+            reader.drain()  # the tar may end before the data: never leave the feeder blocked
+
+
+class _QueueReader(io.RawIOBase):
+    def __init__(self, q: queue.Queue[bytes | None]) -> None:
+        self._queue, self._pending, self._eof = q, memoryview(b""), False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._pending:
+            if self._eof:
+                return 0
+            item = self._queue.get()
+            if item is None:
+                self._eof = True
+                return 0
+            self._pending = memoryview(item)
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def drain(self) -> None:
+        while not self._eof:
+            self._eof = self._queue.get() is None
 
 
 def _write(src, size: int, dest: Path, bar: Bar | None) -> Extracted:

@@ -33,7 +33,7 @@ from rivaverify.artifact.download import (
     verified_sha256,
 )
 from rivaverify.artifact.errors import ArtifactError
-from rivaverify.artifact.extract import Extracted, already_extracted, extract_riva
+from rivaverify.artifact.extract import Extracted, StreamExtractor, already_extracted, extract_riva
 from rivaverify.artifact.store import Bar, ObjectInfo, Store, parse_s3_uri, s3_uri
 from rivaverify.state import now, write_json_atomic
 
@@ -222,8 +222,10 @@ def stage(store: Store, req: StageRequest, *, log: Callable[[str], None] = lambd
         if req.reference_only:
             doc = _reference(store, req, src, expected, prefix, version, doc_base, steps)
         else:
-            sha = sha or _download_source(store, req, src, local, steps)
-            doc = _full(store, req, src, sha, expected, prefix, version, local, doc_base, steps)
+            streamed = None
+            if sha is None:
+                sha, streamed = _download_source(store, req, src, local, steps)
+            doc = _full(store, req, src, sha, expected, prefix, version, local, doc_base, steps, streamed)
         marker = (f"artifact_id: {doc.artifact_id}\nmode: {doc.mode}\ncompleted_at: {now()}\n"
                   f"artifact_json_sha256: {_sha(doc.to_bytes())}\ntool: {mf.TOOL} {tool_version()}\n").encode()
         with steps("mark", uri + mf.MARKER):
@@ -235,17 +237,37 @@ def stage(store: Store, req: StageRequest, *, log: Callable[[str], None] = lambd
     return StageResult("staged", uri, doc, steps.items, time.monotonic() - t0)
 
 
-def _download_source(store: Store, req: StageRequest, src: Source, local: Path, steps: _Steps) -> str:
-    """Fetch the S3 source with its sha256 computed in the same pass, unless already on disk and verified."""
+def _download_source(store: Store, req: StageRequest, src: Source, local: Path,
+                     steps: _Steps) -> tuple[str, Callable[[], list[Extracted]] | None]:
+    """Fetch the S3 source, its sha256 computed and its .riva files extracted in the same pass, unless it is
+    already on disk and verified. Returns the sha256 and, for a fresh download, the extraction's outcome (a
+    call that returns the files or raises why not: the source's checksum is judged first)."""
     archive = local / "source" / src.filename
     info = ObjectInfo(src.key or "", src.size, src.etag or "")
     known = verified_sha256(archive, origin_of(src.bucket or "", info))
     if known:
         steps.skip("download", src.uri, f"on disk and verified ({archive})")
-        return known
-    with steps("download", src.uri, src.size) as bar:
-        return download(store, src.bucket or "", info, archive, part_size=req.part_size,
-                        concurrency=req.concurrency, bar=bar)
+        return known, None
+    shutil.rmtree(local / "models", ignore_errors=True)
+    (local / "extracted.json").unlink(missing_ok=True)
+    extractor = StreamExtractor(src.uri, local / "models")
+    try:
+        with steps("download", f"{src.uri} (extracted as it arrives)", src.size) as bar:
+            sha = download(store, src.bucket or "", info, archive, part_size=req.part_size,
+                           concurrency=req.concurrency, bar=bar, sink=extractor.feed)
+    except BaseException:
+        extractor.abort()
+        raise
+    try:
+        models = extractor.finish()
+    except ArtifactError as exc:
+        error = exc
+
+        def fail() -> list[Extracted]:
+            raise error
+
+        return sha, fail
+    return sha, lambda: models
 
 
 def _adopt(store: Store, bucket: str, prefix: str, doc: mf.ArtifactJson, models: Path, cache: Path) -> None:
@@ -282,13 +304,14 @@ def _same(doc: mf.ArtifactJson, src: Source, sha: str | None, expected: str | No
 
 
 def _full(store: Store, req: StageRequest, src: Source, sha: str, expected: str | None, prefix: str,
-          version: str, local: Path, doc_base: dict[str, Any], steps: _Steps) -> mf.ArtifactJson:
+          version: str, local: Path, doc_base: dict[str, Any], steps: _Steps,
+          streamed: Callable[[], list[Extracted]] | None) -> mf.ArtifactJson:
     archive = src.path or local / "source" / src.filename
     quarantine_root = None if src.path is not None else req.work_dir
     check_sha256(archive, sha, expected or src.sha256, f"source {src.uri}", quarantine_root)
     bucket = req.bucket
     source = mf.FileInfo(path=f"source/{src.filename}", size_bytes=src.size, sha256=sha)
-    models = _extract(archive, sha, local, steps)  # before any upload: a bad archive puts nothing in the bucket
+    models = _extract(archive, sha, local, steps, streamed)  # before any upload: a bad archive puts nothing up
     files = [mf.FileInfo(path=f"models/{m.name}", size_bytes=m.size, sha256=m.sha256) for m in models]
     with ThreadPoolExecutor(1, thread_name_prefix="rivaverify-source") as background:
         # independent transfers: the source goes up (server side when it is in S3) while the .riva files do
@@ -327,8 +350,14 @@ def _put_file(store: Store, bucket: str, prefix: str, f: mf.FileInfo, path: Path
             store.upload(path, bucket, key, f.sha256, bar)
 
 
-def _extract(archive: Path, sha: str, local: Path, steps: _Steps) -> list[Extracted]:
+def _extract(archive: Path, sha: str, local: Path, steps: _Steps,
+             streamed: Callable[[], list[Extracted]] | None) -> list[Extracted]:
+    """The .riva files: extracted during the download, by an earlier run, or from the archive now."""
     record = local / "extracted.json"
+    if streamed is not None:
+        models = streamed()
+        write_json_atomic(record, {"source_sha256": sha, "files": {m.name: m.sha256 for m in models}})
+        return models
     try:
         previous = json.loads(record.read_text())
     except (OSError, ValueError):
