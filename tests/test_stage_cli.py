@@ -126,3 +126,14 @@ def test_reference_only_as_a_process(aws, tmp_path):
 def test_print_schema(capsys):
     assert cli.main(["--print-schema"]) == 0
     assert json.loads(capsys.readouterr().out)["title"] == "ArtifactJson"
+
+
+def test_progress_bars_on_a_terminal_only(monkeypatch):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    bars = cli._bars(parse([]))
+    bar = bars("download x", 100)
+    bar.update(100)
+    bar.close()
+    assert cli._bars(parse(["--no-progress"])) is None and cli._bars(parse(["--json"])) is None
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert cli._bars(parse([])) is None
