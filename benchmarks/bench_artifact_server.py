@@ -1,6 +1,6 @@
 """The local S3 API server of the artifact benchmarks: moto's server in its own process, on a free port.
 
-    python benchmarks/bench_artifact_server.py [--stock]     serve until Ctrl-C, print the endpoint
+    python benchmarks/bench_artifact_server.py [--stock] [--serve]   self-check; --serve: until Ctrl-C
 
 moto reads a whole object for every ranged GET and every part copy, so a ranged download of an object of
 size S in parts of P costs S*S/P on the server. Unless --stock, the server keeps the bytes of the last two
@@ -120,9 +120,15 @@ def make_file(path, size: int) -> None:
 
 if __name__ == "__main__":
     with s3_server(stock="--stock" in sys.argv) as url:
-        print(f"S3 API at {url} (any credentials; Ctrl-C stops it)", flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
+        c = client(url)
+        c.create_bucket(Bucket="self-check")
+        c.put_object(Bucket="self-check", Key="k", Body=b"0123456789")
+        got = c.get_object(Bucket="self-check", Key="k", Range="bytes=2-4")["Body"].read()
+        print(f"S3 API at {url}: ranged GET {'ok' if got == b'234' else 'WRONG'}", flush=True)
+        if "--serve" in sys.argv:
+            print("serving (any credentials); Ctrl-C stops it", flush=True)
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                pass

@@ -10,8 +10,9 @@ from rivaverify.artifact.embedded import EMBEDDED_BUCKET, S3Target, embedded_s3,
 from rivaverify.artifact.errors import ArtifactError
 from rivaverify.artifact.fetch import StagedArtifact, fetch
 from rivaverify.artifact.manifest import ARTIFACT_JSON, CHECKSUMS, MARKER, ArtifactJson
+from rivaverify.artifact.request import StageRequest, StageResult, plan, staging_uri
 from rivaverify.artifact.s3 import S3Store
-from rivaverify.artifact.staging import StageRequest, StageResult, plan, stage, staging_uri
+from rivaverify.artifact.staging import stage
 from rivaverify.artifact.store import ObjectInfo, Store, parse_s3_uri, s3_uri
 
 __all__ = [
