@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import hashlib
 import io
+import lzma
 import os
 import queue
 import tarfile
 import threading
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import Any
 
 from rivaverify.artifact.download import forget, mark_verified, verified_sha256
 from rivaverify.artifact.errors import ArtifactError
@@ -44,11 +48,26 @@ def unsafe_reason(member: tarfile.TarInfo) -> str | None:
 
 def extract_riva(archive: Path, out_dir: Path, *, bar: Bar | None = None) -> list[Extracted]:
     """Write every .riva member of `archive` to out_dir/<basename>, hashing as it writes; return them."""
-    with open(archive, "rb") as raw:
+    with open(archive, "rb", buffering=MiB) as raw:
         return extract_stream(raw, str(archive), out_dir, bar=bar)
 
 
-def extract_stream(fileobj: BinaryIO, where: str, out_dir: Path, *, bar: Bar | None = None) -> list[Extracted]:
+def _open_tar(fileobj: io.BufferedReader) -> tarfile.TarFile:
+    """A tar read front to back from fileobj, gzip, bzip2 or xz by its first bytes. tarfile's "r:" mode only
+    reads and skips forward here, and costs far less than its stream mode."""
+    magic = fileobj.peek(6)[:6]
+    inner: Any = fileobj
+    if magic.startswith(b"\x1f\x8b"):
+        inner = gzip.GzipFile(fileobj=fileobj, mode="rb")
+    elif magic.startswith(b"BZh"):
+        inner = bz2.BZ2File(fileobj)
+    elif magic.startswith(b"\xfd7zXZ\x00"):
+        inner = lzma.LZMAFile(fileobj)
+    return tarfile.open(fileobj=inner, mode="r:")
+
+
+def extract_stream(fileobj: io.BufferedReader, where: str, out_dir: Path, *,
+                   bar: Bar | None = None) -> list[Extracted]:
     """extract_riva() of an archive read front to back from `fileobj` (`where` names it in errors).
 
     Any unsafe member (absolute path, '..', link out) rejects the whole archive; a .riva that is a link or
@@ -58,7 +77,7 @@ def extract_stream(fileobj: BinaryIO, where: str, out_dir: Path, *, bar: Bar | N
     found: dict[str, Extracted] = {}
     members = 0
     try:
-        with tarfile.open(fileobj=fileobj, mode="r|*", bufsize=MiB) as tar:
+        with _open_tar(fileobj) as tar:
             for member in tar:
                 members += 1
                 reason = unsafe_reason(member)
@@ -84,7 +103,7 @@ def extract_stream(fileobj: BinaryIO, where: str, out_dir: Path, *, bar: Bar | N
         if isinstance(exc, OSError) and exc.errno:
             raise ArtifactError(f"cannot extract {where} into {out_dir} ({exc}): free disk space or fix "
                                 "permissions, then rerun") from exc
-        if isinstance(exc, tarfile.TarError | EOFError | OSError | ValueError):
+        if isinstance(exc, tarfile.TarError | EOFError | OSError | ValueError | lzma.LZMAError | zlib.error):
             raise ArtifactError(f"cannot read archive {where} ({exc}): it is empty, truncated or not a "
                                 "tar/tar.gz; check the source") from exc
         raise
@@ -131,11 +150,28 @@ class StreamExtractor:
 
 
 class _QueueReader(io.RawIOBase):
+    """The bytes put in a queue (None ends them), as a file that reads, tells and skips forward."""
+
     def __init__(self, q: queue.Queue[bytes | None]) -> None:
-        self._queue, self._pending, self._eof = q, memoryview(b""), False
+        self._queue, self._pending, self._eof, self._pos = q, memoryview(b""), False, 0
 
     def readable(self) -> bool:
         return True
+
+    def seekable(self) -> bool:
+        return True  # forward only: what tarfile and gzip ask for when reading front to back
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        target = offset if whence == io.SEEK_SET else self._pos + offset if whence == io.SEEK_CUR else -1
+        if target < self._pos:
+            raise io.UnsupportedOperation("an archive that arrives can only be read forward")
+        skip = bytearray(min(MiB, target - self._pos) or 1)
+        while self._pos < target and self.readinto(memoryview(skip)[:target - self._pos]):
+            pass
+        return self._pos
 
     def readinto(self, buffer) -> int:
         while not self._pending:
@@ -149,6 +185,7 @@ class _QueueReader(io.RawIOBase):
         n = min(len(buffer), len(self._pending))
         buffer[:n] = self._pending[:n]
         self._pending = self._pending[n:]
+        self._pos += n
         return n
 
     def drain(self) -> None:
