@@ -276,3 +276,10 @@ def test_an_aborted_feed_ends_the_thread_and_leaves_no_partial_file(tmp_path):
     ex.abort()
     assert threading.active_count() == before
     assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.parametrize("mode", ["w", "w:gz", "w:bz2", "w:xz"])
+def test_plain_gzip_bzip2_and_xz_archives_extract_from_file_and_stream(tmp_path, mode):
+    archive = make_archive(tmp_path / "m-deployable_v1.tar", [("dir/m.riva", RIVA), ("dir/notes", b"n")], mode)
+    assert [(e.name, e.sha256) for e in extract_riva(archive, tmp_path / "a")] == [("m.riva", sha(RIVA))]
+    assert [(e.name, e.sha256) for e in _feed(archive, tmp_path / "b", chunk=65536)] == [("m.riva", sha(RIVA))]
