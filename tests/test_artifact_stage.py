@@ -295,3 +295,17 @@ def test_a_bad_archive_in_s3_stages_nothing(bucket, tmp_path):
         stage(store, request(bucket, f"s3://{bucket.bucket}/in/{archive.name}", tmp_path))
     assert [o.key for o in store.list(bucket.bucket, "")] == [f"in/{archive.name}"]
     assert not list((tmp_path / "work").rglob("*.riva"))
+
+
+def test_repository_source_record_in_either_shape(bucket, source, tmp_path):
+    store, uri, archive = source
+    staged = fetch(store, stage(store, request(bucket, uri, tmp_path, cache_dir=tmp_path / "c")).uri, tmp_path / "c")
+    record = tmp_path / verify.SOURCE_RECORD
+    record.write_text(json.dumps({"artifact_id": staged.artifact_id, "sha256": staged.sha256}))
+    assert verify.source_record_problems(tmp_path, staged) == []
+    record.write_text(json.dumps({"artifact": str(archive), "sha256": sha(archive.read_bytes())}))
+    assert verify.source_record_problems(tmp_path, staged) == []
+    record.write_text(json.dumps({"artifact": "other.tar.gz", "sha256": "e" * 64}))
+    assert "neither the staged source nor one of its .riva files" in verify.source_record_problems(tmp_path, staged)[0]
+    record.unlink()
+    assert "is missing" in verify.source_record_problems(tmp_path, staged)[0]

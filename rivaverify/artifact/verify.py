@@ -67,7 +67,8 @@ def model_problems(staged: StagedArtifact) -> list[str]:
 
 
 def source_record_problems(repo: Path, staged: StagedArtifact) -> list[str]:
-    """The model repository's .rivaverify-source.json names this artifact and its .riva sha256."""
+    """The model repository's .rivaverify-source.json names this artifact and its .riva sha256 ({"artifact_id",
+    "sha256": {name: hex}}), or the one file it was built from ({"artifact", "sha256": hex})."""
     record = Path(repo) / SOURCE_RECORD
     try:
         data = json.loads(record.read_text())
@@ -75,6 +76,13 @@ def source_record_problems(repo: Path, staged: StagedArtifact) -> list[str]:
         return [f"{record} is missing: the repository was not built from a staged artifact by riva-verify"]
     except ValueError as exc:
         return [f"{record} is not JSON ({exc})"]
+    if "artifact_id" not in data and isinstance(data.get("sha256"), str):
+        # {"artifact": path, "sha256": hex}: built from one file, the staged source or one of its .riva files
+        known = {staged.artifact.get("source", {}).get("sha256"), *staged.sha256.values()} - {None}
+        if data["sha256"] in known:
+            return []
+        return [f"{record}: built from {data.get('artifact')} (sha256 {data['sha256']}), which is neither the staged "
+                f"source nor one of its .riva files ({', '.join(sorted(known))}): rebuild it from the staged artifact"]
     problems = []
     if data.get("artifact_id") != staged.artifact_id:
         problems.append(f"{record}: artifact_id {data.get('artifact_id')!r}, staged {staged.artifact_id!r}: "
