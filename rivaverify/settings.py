@@ -131,6 +131,19 @@ class _Base(BaseSettings):
             raise ValueError("must be a testinfra URL: local://, ssh://user@host, docker://container")
         return v
 
+    # artifact staging in S3 (phase 020, `rivaverify stage`); RIVA__ARTIFACT is the source, or a staged prefix
+    bucket: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$",
+                               description="S3 bucket of staged artifacts (unset: an embedded S3 server on loopback)")
+    s3_endpoint_url: str | None = Field(None, pattern=r"^https?://",
+                                        description="S3 API endpoint of an S3-compatible store (unset: AWS)")
+    aws_region: str | None = Field(None, description="region of the bucket (unset: the AWS chain, else us-east-1)")
+    env: str = Field("dev", pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$",
+                     description="environment in the staging path <env>/<model>/<version>/")
+    artifact_name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$",
+                                      description="model name in the staging path (default: from the archive name)")
+    model_version: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$",
+                                      description="version in the staging path (default: from the archive name)")
+
 
 # One optional override per threshold (RIVA__MAX_WER=0.2), constraints kept.
 Settings = create_model(
