@@ -48,8 +48,8 @@ class Thresholds(BaseModel):
 
 # The seed's environment matrix. dev fits riva-lite on a 2-core laptop; production fits Riva on a GPU.
 PROFILES: dict[Profile, Thresholds] = {
-    Profile.dev: Thresholds(
-        max_wer=0.25, max_response_s=10, max_final_p95_ms=3000, max_partial_p95_ms=3000, min_rtfx=1.0,
+    Profile.dev: Thresholds(  # riva-lite, 2 cores: p95 about 2.5 s for 1 stream, 3.3 s for 2 (benchmarks/)
+        max_wer=0.25, max_response_s=10, max_final_p95_ms=5000, max_partial_p95_ms=5000, min_rtfx=1.0,
         concurrency=2, min_free_ram_gb=2, min_free_disk_gb=2, min_cpus=2, min_gpu_memory_gb=0,
         min_compute_capability=0, ready_timeout_s=120,
     ),

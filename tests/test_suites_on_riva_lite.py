@@ -201,3 +201,16 @@ def test_load_phase_runs_locust_and_its_statistics_add_up(tmp_path, work_dir):
     state = run.state_of("080")
     assert state["status"] == "passed" and state["figures"]["load.stream.requests"]["value"] >= 4
     assert (run.reports / "load-suite_stats.csv").is_file() and run.leftovers() == []
+
+
+def test_production_gate_passes_on_riva_lite(tmp_path, work_dir):
+    """The release gate on the default target, with two clips streamed at real time to keep it short."""
+    run = Run(tmp_path, work_dir, {"RIVA__STREAM_UTTERANCES": "2"})
+    result = run.pytest("-m", "production")
+    assert result.returncode == 0, result.stdout[-6000:]
+    figures = run.state_of("060")["figures"]
+    assert figures["corpus.wer"]["value"] <= 0.25 and figures["latency.final"]["n"] >= 2
+    assert set(run.state_of("060")["facts"]["bad_input"]) >= {"unknown language", "empty audio"}
+    html = (run.reports / "production.html").read_text()
+    assert "Latency per response" in html and "WER per utterance" in html
+    assert run.leftovers() == []
