@@ -11,6 +11,7 @@ pytest_plugins = [
     "plugins.require_docker",
     "fixtures.settings",
     "fixtures.host",
+    "fixtures.artifact",
     "fixtures.modelrepo",
     "fixtures.deployment",
     "fixtures.asr",

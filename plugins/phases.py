@@ -22,7 +22,6 @@ MARKERS = {
     "gpu": "needs an NVIDIA GPU",
     "docker": "needs a Docker engine",
     "aws": "needs S3 (a local S3 API server by default)",
-    "load": "runs a load with locust",
 }
 XDIST_GROUP = "riva-phases"
 

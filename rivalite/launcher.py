@@ -122,12 +122,14 @@ def _group_shm_regions(pgid: int) -> list[str]:
 
 
 def stop(procs: list[subprocess.Popen], timeout: float = 20, shm: tuple[str, ...] = ()) -> None:
-    """SIGTERM each (in order), wait, then SIGKILL its whole process group (Triton's backend stubs too);
+    """SIGTERM all at once, wait for each, then SIGKILL its whole process group (Triton's backend stubs too);
     then remove the shared memory that killed stubs leave in /dev/shm (`shm`, and any the group names)."""
     regions = list(shm)
     for proc in procs:
         if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(signal.SIGTERM)  # together: they shut down side by side
+    for proc in procs:
+        if proc.poll() is None:
             try:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rivaverify import shim
+from rivaverify import shim, stage
 
 
 def _shim_install(args: argparse.Namespace) -> int:
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     inst.add_argument("--real", metavar="PATH", help="the real tritonserver (default: next one on PATH)")
     inst.add_argument("--print", action="store_true", help="print the script instead of writing it")
     inst.set_defaults(func=_shim_install)
+    stage.add_parser(verbs)
     return parser
 
 

@@ -48,6 +48,10 @@ PHASES = (
     Phase("070", "gateway", "the WebSocket gateway in front of Riva", (
         "read the gateway's access log and /health; check its API key file and Riva address",
     )),
+    Phase("080", "load", "a short bounded locust load", (
+        "read the locust output in the failure and reports/load-suite_stats.csv",
+        "rerun by hand: locust -f suites/locustfile.py --host HOST:PORT --headless -u 4 -r 4 -t 20s",
+    )),
 )
 
 BY_ORDER = {p.order: p for p in PHASES}

@@ -48,8 +48,8 @@ class Thresholds(BaseModel):
 
 # The seed's environment matrix. dev fits riva-lite on a 2-core laptop; production fits Riva on a GPU.
 PROFILES: dict[Profile, Thresholds] = {
-    Profile.dev: Thresholds(
-        max_wer=0.25, max_response_s=10, max_final_p95_ms=3000, max_partial_p95_ms=3000, min_rtfx=1.0,
+    Profile.dev: Thresholds(  # riva-lite, 2 cores: p95 about 2.5 s for 1 stream, 3.3 s for 2 (benchmarks/)
+        max_wer=0.25, max_response_s=10, max_final_p95_ms=5000, max_partial_p95_ms=5000, min_rtfx=1.0,
         concurrency=2, min_free_ram_gb=2, min_free_disk_gb=2, min_cpus=2, min_gpu_memory_gb=0,
         min_compute_capability=0, ready_timeout_s=120,
     ),
@@ -136,6 +136,19 @@ class _Base(BaseSettings):
         if "://" not in v:
             raise ValueError("must be a testinfra URL: local://, ssh://user@host, docker://container")
         return v
+
+    # artifact staging in S3 (phase 020, `rivaverify stage`); RIVA__ARTIFACT is the source, or a staged prefix
+    bucket: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$",
+                               description="S3 bucket of staged artifacts (unset: an embedded S3 server on loopback)")
+    s3_endpoint_url: str | None = Field(None, pattern=r"^https?://",
+                                        description="S3 API endpoint of an S3-compatible store (unset: AWS)")
+    aws_region: str | None = Field(None, description="region of the bucket (unset: the AWS chain, else us-east-1)")
+    env: str = Field("dev", pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$",
+                     description="environment in the staging path <env>/<model>/<version>/")
+    artifact_name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$",
+                                      description="model name in the staging path (default: from the archive name)")
+    model_version: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$",
+                                      description="version in the staging path (default: from the archive name)")
 
 
 # One optional override per threshold (RIVA__MAX_WER=0.2), constraints kept.

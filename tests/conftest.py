@@ -61,3 +61,27 @@ def tls_files(tmp_path_factory):
         [*cmd.split(), "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60
     )
     return cert, key
+
+
+# Docker: the engine (skip without one; RIVA__REQUIRE_DOCKER turns that skip into a failure) and the riva-lite
+# image the docker target picks when RIVA__IMAGE is unset, built once and reused.
+@pytest.fixture(scope="session")
+def docker_engine():
+    from rivaverify.runtime import docker as docker_rt
+
+    try:
+        return docker_rt.client()
+    except docker_rt.DockerError as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def riva_lite_image(docker_engine):
+    pytest.importorskip("pytriton", reason="needs the lite extra: pip install -e '.[lite]'")
+    from rivalite import image
+    from rivalite.errors import RivaLiteError
+
+    try:
+        return image.build(client=docker_engine, log=lambda _: None)
+    except RivaLiteError as exc:
+        pytest.skip(f"cannot build the riva-lite image here: {exc}")

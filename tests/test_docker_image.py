@@ -67,41 +67,25 @@ def test_cli_has_image_build():
     assert out.returncode == 0 and "--tag" in out.stdout and "--force" in out.stdout
 
 
-@pytest.fixture(scope="module")
-def engine():
-    try:
-        return docker_rt.client()
-    except docker_rt.DockerError as exc:
-        pytest.skip(str(exc))
-
-
-@pytest.fixture(scope="module")
-def built(engine):
-    pytest.importorskip("pytriton", reason="needs the lite extra: pip install -e '.[lite]'")
-    try:
-        return image.build(client=engine, log=lambda _: None)
-    except RivaLiteError as exc:
-        pytest.skip(f"cannot build the riva-lite image here: {exc}")
-
-
 @pytest.mark.docker
-def test_building_twice_reuses_the_image(engine, built):
+def test_building_twice_reuses_the_image(docker_engine, riva_lite_image):
     lines = []
     started = time.monotonic()
-    assert image.build(client=engine, log=lines.append) == built
-    assert time.monotonic() - started < 10 and lines == [f"reusing the image {built}"]
-    assert engine.images.get(built).id == engine.images.get("riva-lite:latest").id
+    assert image.build(client=docker_engine, log=lines.append) == riva_lite_image
+    assert time.monotonic() - started < 10 and lines == [f"reusing the image {riva_lite_image}"]
+    assert docker_engine.images.get(riva_lite_image).id == docker_engine.images.get("riva-lite:latest").id
 
 
 @pytest.mark.docker
-def test_the_image_has_nvidias_layout(engine, built):
-    img = engine.images.get(built)
+def test_the_image_has_nvidias_layout(docker_engine, riva_lite_image):
+    img = docker_engine.images.get(riva_lite_image)
     assert img.attrs["Config"]["Cmd"] == ["start-riva"]
     assert img.labels[image.KEY_LABEL] == image.key()
     script = ("command -v start-riva; command -v tritonserver; command -v python3; test -d /data/models && echo data; "
               "ls /opt/tritonserver/backends/python; "
               "tritonserver --help 2>&1 | grep -q -- --model-repository && echo runs")
-    out = engine.containers.run(built, ["sh", "-c", script], remove=True, labels={docker_rt.LABEL: "1"}).decode()
+    out = docker_engine.containers.run(riva_lite_image, ["sh", "-c", script], remove=True,
+                                       labels={docker_rt.LABEL: "1"}).decode()
     assert out.split("\n")[:4] == ["/opt/riva-lite/bin/start-riva", "/opt/tritonserver/bin/tritonserver",
                                    "/opt/riva-lite/bin/python3", "data"], out
     assert "triton_python_backend_stub" in out and "runs" in out  # the real binary starts in the image

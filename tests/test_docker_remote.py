@@ -11,7 +11,7 @@ import time
 import pytest
 
 from rivaverify.runtime import docker as docker_rt
-from tests.test_docker_suites import DockerRun, engine, image, work_dir  # noqa: F401 - shared fixtures
+from tests.test_docker_suites import DockerRun, work_dir  # noqa: F401 - a shared fixture
 from tests.test_suites_on_riva_lite import free_ports
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -53,7 +53,7 @@ def ssh_engine(tmp_path_factory):
         sshd.wait(10)
 
 
-def test_smoke_through_an_ssh_docker_host(tmp_path, work_dir, engine, image, ssh_engine):  # noqa: F811
+def test_smoke_through_an_ssh_docker_host(tmp_path, work_dir, docker_engine, riva_lite_image, ssh_engine):  # noqa: F811
     url, ssh_bin = ssh_engine
     run = DockerRun(tmp_path, work_dir)
     run.env.update({"DOCKER_HOST": url, "PATH": f"{ssh_bin}:{run.env['PATH']}"})
@@ -62,4 +62,4 @@ def test_smoke_through_an_ssh_docker_host(tmp_path, work_dir, engine, image, ssh
     assert run.state_of("010")["facts"]["docker"]["os"] == "linux"
     assert run.state_of("050")["status"] == "passed"
     assert "--model-repository=/data/models" in run.state_of("040")["facts"]["tritonserver_argv"]
-    assert docker_rt.leftovers(run.label, engine) == []
+    assert docker_rt.leftovers(run.label, docker_engine) == []

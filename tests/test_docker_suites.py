@@ -13,34 +13,13 @@ import docker
 import pytest
 
 from rivaverify.runtime import docker as docker_rt
-from tests.test_suites_on_riva_lite import Run, _plugin, free_ports
+from tests.test_suites_on_riva_lite import CTRL_C, Run, _plugin, free_ports
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def engine():
-    try:
-        return docker_rt.client()
-    except docker_rt.DockerError as exc:
-        pytest.skip(str(exc))
-
-
-@pytest.fixture(scope="module")
-def image(engine):
-    """The riva-lite image the suites pick when RIVA__IMAGE is unset: built once, reused after."""
-    pytest.importorskip("pytriton", reason="needs the lite extra: pip install -e '.[lite]'")
-    from rivalite import image as rl_image
-    from rivalite.errors import RivaLiteError
-
-    try:
-        return rl_image.build(client=engine, log=lambda _: None)
-    except RivaLiteError as exc:
-        pytest.skip(f"cannot build the riva-lite image here: {exc}")
-
-
-@pytest.fixture(scope="module")
-def work_dir(tmp_path_factory, image):
+def work_dir(tmp_path_factory, riva_lite_image):
     return tmp_path_factory.mktemp("work")
 
 
@@ -50,11 +29,11 @@ class DockerRun(Run):
         super().__init__(tmp_path, work_dir, {"RIVA__TARGET": "docker", "RIVA__DOCKER_RUN_LABEL": self.label,
                                               **(extra_env or {})})
 
-    def containers(self, engine) -> list[str]:
-        return docker_rt.leftovers(self.label, engine)
+    def containers(self, docker_engine) -> list[str]:
+        return docker_rt.leftovers(self.label, docker_engine)
 
 
-def test_smoke_passes_in_a_container_with_no_image_set(tmp_path, work_dir, engine, image):
+def test_smoke_passes_in_a_container_with_no_image_set(tmp_path, work_dir, docker_engine, riva_lite_image):
     run = DockerRun(tmp_path, work_dir)
     assert "RIVA__IMAGE" not in run.env
     result = run.pytest("-m", "smoke")
@@ -71,33 +50,34 @@ def test_smoke_passes_in_a_container_with_no_image_set(tmp_path, work_dir, engin
     log = (run.reports / "logs" / "riva-docker.log").read_text()
     assert "[SHIM] Injected --model-repository=/data/models" in log and "Riva server is ready" in log
     plan = json.loads((run.reports / "plan.json").read_text())
-    assert any(a["what"].startswith("docker run -d --init") and f" {image} start-riva" in a["what"]
+    assert any(a["what"].startswith("docker run -d --init") and f" {riva_lite_image} start-riva" in a["what"]
                for a in plan["actions"])
-    assert run.containers(engine) == [] and run.leftovers() == []
+    assert run.containers(docker_engine) == [] and run.leftovers() == []
 
 
-def test_smoke_builds_the_image_when_it_is_missing(tmp_path, work_dir, engine, image):
+def test_smoke_builds_the_image_when_it_is_missing(tmp_path, work_dir, docker_engine, riva_lite_image):
     """A new user: no RIVA__IMAGE and no riva-lite:<key> yet. The suite builds it (here on the cached rootfs)."""
-    old = engine.images.get(image).id
-    engine.images.remove(image)  # untag: riva-lite:latest still holds the layers
+    old = docker_engine.images.get(riva_lite_image).id
+    docker_engine.images.remove(riva_lite_image)  # untag: riva-lite:latest still holds the layers
     run = DockerRun(tmp_path, work_dir)
     try:
         result = run.pytest("-m", "smoke")
     finally:
         try:
-            engine.images.get(image)
+            docker_engine.images.get(riva_lite_image)
         except docker.errors.ImageNotFound:
-            engine.images.get(old).tag(*image.split(":"))  # the run failed before building: put it back
+            docker_engine.images.get(old).tag(*riva_lite_image.split(":"))  # the run failed before building
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert f"building the riva-lite image {image}" in result.stdout
+    assert f"building the riva-lite image {riva_lite_image}" in result.stdout
     assert "built " in (run.reports / "riva-lite-image-build.log").read_text()
-    assert engine.images.get(image).id != old
+    assert docker_engine.images.get(riva_lite_image).id != old
     with pytest.raises(docker.errors.ImageNotFound):
-        engine.images.get(old)  # the build removed the image it replaced
-    assert run.containers(engine) == []
+        docker_engine.images.get(old)  # the build removed the riva_lite_image it replaced
+    assert run.containers(docker_engine) == []
 
 
-def test_the_bug_without_the_shim_mount_fails_040_with_the_next_step(tmp_path, work_dir, engine, image):
+def test_the_bug_without_the_shim_mount_fails_040_with_the_next_step(tmp_path, work_dir, docker_engine,
+                                                                      riva_lite_image):
     run = DockerRun(tmp_path, work_dir, {"RIVA__SHIM": "false"})
     result = run.pytest("-m", "smoke")
     assert result.returncode == 1, result.stdout[-3000:]
@@ -106,34 +86,27 @@ def test_the_bug_without_the_shim_mount_fails_040_with_the_next_step(tmp_path, w
     assert "next step: tritonserver started without --model-repository: the shim is not first on PATH" in out
     log = (run.reports / "logs" / "riva-docker.log").read_text()
     assert "--model-repository must be specified" in log and "[SHIM]" not in log
-    assert run.containers(engine) == []
+    assert run.containers(docker_engine) == []
 
 
-def test_ctrl_c_mid_run_removes_the_container(tmp_path, work_dir, engine, image):
+def test_ctrl_c_mid_run_removes_the_container(tmp_path, work_dir, docker_engine, riva_lite_image):
     run = DockerRun(tmp_path, work_dir)
-    _plugin(tmp_path, run, """
-        import os, signal, pytest
-
-        @pytest.hookimpl(tryfirst=True)
-        def pytest_runtest_setup(item):
-            if "test_050_smoke" in item.nodeid:
-                os.kill(os.getpid(), signal.SIGINT)
-    """)
+    _plugin(tmp_path, run, CTRL_C)
     result = run.pytest("-m", "smoke", "-p", "disrupt")
     assert result.returncode == 2, result.stdout[-3000:]
     assert "KeyboardInterrupt" in result.stdout
     assert "Riva server is ready" in (run.reports / "logs" / "riva-docker.log").read_text()
-    assert run.containers(engine) == []
+    assert run.containers(docker_engine) == []
 
 
-def test_an_image_that_cannot_be_pulled_names_it_and_docker_login(tmp_path, work_dir, engine, image):
+def test_an_image_that_cannot_be_pulled_names_it_and_docker_login(tmp_path, work_dir, docker_engine, riva_lite_image):
     missing = "localhost:1/nvidia/riva/riva-speech:absent"  # a registry that refuses at once
     run = DockerRun(tmp_path, work_dir, {"RIVA__IMAGE": missing, "RIVA__REQUIRE_GPU": "false"})
     result = run.pytest("-m", "smoke")
     assert result.returncode == 1
     assert f"image {missing} is not on the Docker engine and cannot be pulled" in result.stdout
     assert "docker login nvcr.io" in result.stdout
-    assert run.containers(engine) == []
+    assert run.containers(docker_engine) == []
 
 
 def _get(url: str) -> int:
@@ -144,15 +117,15 @@ def _get(url: str) -> int:
         return 0
 
 
-def test_runtime_fallbacks_direct_tritonserver_other_mount_and_model_repos(tmp_path, engine, image,
+def test_runtime_fallbacks_direct_tritonserver_other_mount_and_model_repos(tmp_path, docker_engine, riva_lite_image,
                                                                           rivalite_models):
     """The seed's fallbacks: Triton without the launcher (no shim needed), the repository at another mount
     point, MODEL_REPOS in the environment; and the runtime's exec, processes, logs and stop."""
     http = free_ports(1)[0]
     label = uuid.uuid4().hex
-    spec = docker_rt.quickstart(image, rivalite_models, None, tmp_path / "riva.log", {"triton_http": http},
+    spec = docker_rt.quickstart(riva_lite_image, rivalite_models, None, tmp_path / "riva.log", {"triton_http": http},
                                 mount="/srv/riva", launch="tritonserver", model_repos_env=True, run_label=label)
-    rt = docker_rt.DockerRuntime(engine)
+    rt = docker_rt.DockerRuntime(docker_engine)
     rt.start(spec)
     try:
         deadline = time.monotonic() + 60
@@ -169,5 +142,5 @@ def test_runtime_fallbacks_direct_tritonserver_other_mount_and_model_repos(tmp_p
         assert "successfully loaded" in rt.logs() and rt.host_url() == f"docker://{spec.name}"
     finally:
         rt.stop(timeout_s=10)
-    assert not rt.alive() and docker_rt.leftovers(label, engine) == []
+    assert not rt.alive() and docker_rt.leftovers(label, docker_engine) == []
     assert rt.exec(["true"]).rc != 0  # nothing to run in any more

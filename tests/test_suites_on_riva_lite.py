@@ -135,6 +135,16 @@ MARK = b"--http-port=%d"
 """
 
 
+CTRL_C = """
+import os, signal, pytest
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    if "test_050_smoke" in item.nodeid:
+        os.kill(os.getpid(), signal.SIGINT)
+"""
+
+
 def _plugin(tmp_path: Path, run: Run, source: str) -> None:
     (tmp_path / "plug").mkdir()
     (tmp_path / "plug" / "disrupt.py").write_text(textwrap.dedent(source))
@@ -155,14 +165,7 @@ def test_a_server_killed_mid_run_fails_with_a_clear_error_and_leaves_nothing(tmp
 
 def test_ctrl_c_mid_run_stops_the_deployment(tmp_path, work_dir):
     run = Run(tmp_path, work_dir)
-    _plugin(tmp_path, run, """
-        import os, signal, pytest
-
-        @pytest.hookimpl(tryfirst=True)
-        def pytest_runtest_setup(item):
-            if "test_050_smoke" in item.nodeid:
-                os.kill(os.getpid(), signal.SIGINT)
-    """)
+    _plugin(tmp_path, run, CTRL_C)
     result = run.pytest("-m", "smoke", "-p", "disrupt")
     assert result.returncode == 2, result.stdout[-3000:]
     assert "KeyboardInterrupt" in result.stdout
@@ -189,3 +192,25 @@ def test_endpoint_target_attaches_and_skips_what_it_cannot_see(tmp_path, work_di
         argv = run.state_of("040")["facts"]["tritonserver_argv"]
         assert f"--model-repository={repo.resolve()}" in argv
     assert riva.leftovers() == []
+
+
+def test_load_phase_runs_locust_and_its_statistics_add_up(tmp_path, work_dir):
+    run = Run(tmp_path, work_dir)
+    result = run.pytest("-m", "load")
+    assert result.returncode == 0, result.stdout[-4000:]
+    state = run.state_of("080")
+    assert state["status"] == "passed" and state["figures"]["load.stream.requests"]["value"] >= 4
+    assert (run.reports / "load-suite_stats.csv").is_file() and run.leftovers() == []
+
+
+def test_production_gate_passes_on_riva_lite(tmp_path, work_dir):
+    """The release gate on the default target, with two clips streamed at real time to keep it short."""
+    run = Run(tmp_path, work_dir, {"RIVA__STREAM_UTTERANCES": "2"})
+    result = run.pytest("-m", "production")
+    assert result.returncode == 0, result.stdout[-6000:]
+    figures = run.state_of("060")["figures"]
+    assert figures["corpus.wer"]["value"] <= 0.25 and figures["latency.final"]["n"] >= 2
+    assert set(run.state_of("060")["facts"]["bad_input"]) >= {"unknown language", "empty audio"}
+    html = (run.reports / "production.html").read_text()
+    assert "Latency per response" in html and "WER per utterance" in html
+    assert run.leftovers() == []

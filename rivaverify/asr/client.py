@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 import riva.client
@@ -13,11 +14,16 @@ from riva.client.proto import health_pb2, health_pb2_grpc, riva_asr_pb2
 
 from rivaverify.asr.audio import Audio
 
+KEEPALIVE = [("grpc.keepalive_time_ms", 30000), ("grpc.keepalive_timeout_ms", 10000),
+             ("grpc.keepalive_permit_without_calls", 1)]
 
-def auth(host: str, ssl_cert: str | None = None, api_key: str | None = None) -> riva.client.Auth:
-    """A Riva connection; TLS when a root certificate is given, the API key sent as metadata."""
+
+def auth(host: str, ssl_cert: str | None = None, api_key: str | None = None,
+         options: list[tuple[str, Any]] | None = None) -> riva.client.Auth:
+    """A Riva connection (its own channel); TLS when a root certificate is given, the API key as metadata."""
     metadata = [["authorization", f"Bearer {api_key}"]] if api_key else None  # as Riva (NGC, NVCF) takes it
-    return riva.client.Auth(ssl_root_cert=ssl_cert, use_ssl=bool(ssl_cert), uri=host, metadata_args=metadata)
+    return riva.client.Auth(ssl_root_cert=ssl_cert, use_ssl=bool(ssl_cert), uri=host, metadata_args=metadata,
+                            options=options or [])
 
 
 def health(a: riva.client.Auth, timeout: float = 5) -> str:
@@ -100,8 +106,11 @@ class Streamed:
 
 
 def stream(a: riva.client.Auth, audio: Audio, cfg: riva_asr_pb2.RecognitionConfig, chunk_ms: float = 100,
-           realtime: bool = False, interim: bool = True, timeout: float = 120) -> Streamed:
-    """One StreamingRecognize: the config first, then the chunks (at real-time pace if asked)."""
+           realtime: bool = False, interim: bool = True, timeout: float = 120,
+           on_response: Callable[[Streamed, Response], None] | None = None) -> Streamed:
+    """One StreamingRecognize: the config first, then the chunks (at real-time pace if asked).
+
+    `on_response(streamed, response)` is called as each response arrives (a load tool's per-message event)."""
     out = Streamed()
     chunks = audio.chunks(chunk_ms)
     lock = threading.Lock()
@@ -128,6 +137,8 @@ def stream(a: riva.client.Auth, audio: Audio, cfg: riva_asr_pb2.RecognitionConfi
             out.received.append(Received(at, r.is_final, text, r.stability, r.audio_processed, sent))
         out.responses.append(Response(at, any(r.is_final for r in resp.results),
                                       max((r.audio_processed for r in resp.results), default=0.0)))
+        if on_response is not None:
+            on_response(out, out.responses[-1])
     out.seconds = time.perf_counter() - start
     return out
 

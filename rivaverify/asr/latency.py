@@ -59,7 +59,7 @@ def measure(s: Streamed, chunk_ms: float, audio_s: float) -> Timing:
         t.flags.append("no audio chunk was sent")
         return t
     if t.responses in (n, n + 1):
-        pairs = [(s.responses[i], i) for i in range(n)]
+        pairs = [(s.responses[i], i) for i in range(n)]  # the one after the last chunk is not counted
     else:
         t.pairing = "by audio_processed"
         t.flags.append(f"{t.responses} responses to {n} chunks: NVIDIA's client pairs them one to one and "
@@ -77,6 +77,12 @@ def measure(s: Streamed, chunk_ms: float, audio_s: float) -> Timing:
     if finals:
         t.final_after_last_chunk_ms = (finals[-1].at - s.sent_at[-1]) * 1000
     return t
+
+
+def response_ms(s: Streamed, index: int) -> float:
+    """Latency of response `index` as it arrives: its time - the send time of chunk `index` (the last chunk
+    for the one response that may follow it)."""
+    return (s.responses[index].at - s.sent_at[min(index, len(s.sent_at) - 1)]) * 1000
 
 
 def _chunk_of(audio_processed_s: float, chunk_ms: float, n: int) -> int:

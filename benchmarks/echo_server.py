@@ -1,0 +1,42 @@
+"""A Riva-shaped echo server for load-tool benchmarks: every audio chunk is answered at once, no model.
+
+    python benchmarks/echo_server.py PORT
+"""
+
+from __future__ import annotations
+
+import sys
+from concurrent import futures
+
+import grpc
+from riva.client.proto import riva_asr_pb2 as rasr
+from riva.client.proto import riva_asr_pb2_grpc as rasr_grpc
+
+
+class Echo(rasr_grpc.RivaSpeechRecognitionServicer):
+    def StreamingRecognize(self, request_iterator, context):
+        first = next(request_iterator)
+        rate = first.streaming_config.config.sample_rate_hertz or 16000
+        received = 0
+        for req in request_iterator:
+            received += len(req.audio_content) // 2
+            alt = rasr.SpeechRecognitionAlternative(transcript="echo")
+            yield rasr.StreamingRecognizeResponse(results=[rasr.StreamingRecognitionResult(
+                alternatives=[alt], audio_processed=received / rate)])
+        alt = rasr.SpeechRecognitionAlternative(transcript="echo")
+        yield rasr.StreamingRecognizeResponse(results=[rasr.StreamingRecognitionResult(
+            alternatives=[alt], is_final=True, audio_processed=received / rate)])
+
+
+def main() -> None:
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1000),
+                         options=[("grpc.max_concurrent_streams", 10000)])
+    rasr_grpc.add_RivaSpeechRecognitionServicer_to_server(Echo(), server)
+    server.add_insecure_port(f"127.0.0.1:{sys.argv[1]}")
+    server.start()
+    print("ready", flush=True)
+    server.wait_for_termination()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Where artifacts are staged: a configured bucket, or an embedded S3 API server (moto) on loopback."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rivaverify.artifact.errors import ArtifactError
+from rivaverify.artifact.s3 import MiB, S3Store
+
+EMBEDDED_BUCKET = "rivaverify-artifacts"
+EMBEDDED_CREDENTIALS = ("rivaverify-embedded", "not-a-secret")  # the embedded server accepts any
+
+
+@dataclass(frozen=True)
+class S3Target:
+    bucket: str
+    endpoint_url: str | None = None  # None: AWS
+    region: str | None = None  # None: the AWS chain, else us-east-1
+    credentials: tuple[str, str] | None = None  # None: the standard AWS chain
+    embedded: bool = False
+
+    def connect(self, concurrency: int = 10, part_size: int = 8 * MiB) -> S3Store:
+        return S3Store.connect(endpoint_url=self.endpoint_url, region=self.region, credentials=self.credentials,
+                               concurrency=concurrency, part_size=part_size)
+
+    def describe(self) -> str:
+        where = "embedded S3 server" if self.embedded else "S3"
+        return f"s3://{self.bucket} ({where} {self.endpoint_url or 'AWS'})"
+
+
+@contextmanager
+def embedded_s3(bucket: str = EMBEDDED_BUCKET) -> Iterator[S3Target]:
+    """moto's S3 server on 127.0.0.1 at a free port with `bucket` created; stopped (and emptied) on exit."""
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError as exc:
+        raise ArtifactError("the embedded S3 server needs moto: pip install 'moto[server]', or set RIVA__BUCKET "
+                            "to a bucket (and RIVA__S3_ENDPOINT_URL for an S3-compatible store)") from exc
+    quiet = logging.getLogger("werkzeug")  # one line per request otherwise
+    if quiet.level == logging.NOTSET:
+        quiet.setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        target = S3Target(bucket, f"http://{host}:{port}", "us-east-1", EMBEDDED_CREDENTIALS, embedded=True)
+        client = target.connect().client
+        _create_bucket(client, bucket)
+        try:
+            yield target
+        finally:
+            _empty(client, bucket)
+    finally:
+        server.stop()
+
+
+def _create_bucket(client: Any, bucket: str) -> None:
+    try:
+        client.create_bucket(Bucket=bucket)
+    except client.exceptions.BucketAlreadyOwnedByYou:
+        pass
+
+
+def _empty(client: Any, bucket: str) -> None:
+    """Free what the server holds (it lives in this process); best effort at teardown."""
+    try:
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            keys = [{"Key": o["Key"]} for o in page.get("Contents", [])]
+            if keys:
+                client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+        client.delete_bucket(Bucket=bucket)
+    except Exception:  # teardown of a server about to stop: nothing to report
+        pass
+
+
+def riva_lite_archive(out_dir: Path) -> Path:
+    """riva-lite's deployable archive (rivalite.pack), the artifact of the embedded default."""
+    try:
+        import rivalite
+    except ImportError as exc:
+        raise ArtifactError("no artifact to stage: RIVA__ARTIFACT is unset and riva-lite is not installed "
+                            "(pip install -e '.[lite]'); set RIVA__ARTIFACT to a deployable archive (path or "
+                            "s3:// URI) or to a staged s3:// prefix") from exc
+    return Path(rivalite.pack(out_dir))

@@ -1,0 +1,8 @@
+"""Load on a Riva deployment with locust (see the README's Load section).
+
+    locust -f suites/locustfile.py --host localhost:50051 --headless -u 4 -r 4 -t 60s
+    locust -f suites/locustfile.py RivaStreamingUser ...   # one user class only
+"""
+
+from rivaverify.load.riva_user import RivaRecognizeUser, RivaStreamingUser  # noqa: F401
+from rivaverify.load.shapes import RivaShape  # noqa: F401

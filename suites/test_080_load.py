@@ -1,0 +1,52 @@
+"""Phase 080: a short bounded locust load against the deployment; its statistics must add up."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+USERS, SECONDS = 4, 20
+
+
+@pytest.fixture(scope="module")
+def load_run(riva, deployment, settings, plan):
+    reports = settings.reports_dir.resolve()
+    out = reports / "load-suite"
+    argv = [sys.executable, "-m", "locust", "-f", str(ROOT / "suites" / "locustfile.py"), "RivaStreamingUser",
+            "--host", deployment.host, "--headless", "-u", str(USERS), "-r", str(USERS), "-t", f"{SECONDS}s",
+            "--stop-timeout", "60", "--csv", str(out), "--html", f"{out}.html", "--json-file", str(out),
+            "--riva-corpus", str(settings.corpus.resolve()), "--riva-max-p95-partial-ms", "1e9",
+            "--riva-max-p95-final-ms", "1e9"]
+    if not plan.run(argv):
+        pytest.skip("dry run")
+    result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=SECONDS + 180)
+    stats = json.loads(Path(f"{out}.json").read_text()) if Path(f"{out}.json").exists() else []
+    return result, {s["name"]: s for s in stats}
+
+
+def test_load_runs_without_failures(load_run, record_figure):
+    result, stats = load_run
+    assert result.returncode == 0, f"locust exited {result.returncode}:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+    for name in ("partial", "final", "stream"):
+        assert name in stats, f"no '{name}' events in locust's statistics: {sorted(stats)}"
+        s = stats[name]
+        record_figure(f"load.{name}.requests", s["num_requests"], "", failures=s["num_failures"])
+    assert all(s["num_failures"] == 0 for s in stats.values()), {n: s["num_failures"] for n, s in stats.items()}
+
+
+def test_load_statistics_add_up(load_run):
+    """Every stream's chunks were answered one to one (plus at most one more), and no latency is negative."""
+    _, stats = load_run
+    streams = stats["stream"]["num_requests"]
+    chunks = stats["stream"]["total_content_length"]
+    responses = stats["partial"]["num_requests"] + stats["final"]["num_requests"]
+    assert streams >= USERS, f"{streams} streams finished, at least {USERS} expected"
+    assert chunks <= responses <= chunks + streams, (
+        f"{responses} responses to {chunks} chunks in {streams} streams: Riva answers each chunk once")
+    negative = {n: s["min_response_time"] for n, s in stats.items() if s["min_response_time"] < 0}
+    assert not negative, f"negative latencies: {negative}"
