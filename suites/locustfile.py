@@ -6,7 +6,6 @@
 
 from rivaverify.load.riva_user import RivaRecognizeUser, RivaStreamingUser  # noqa: F401
 from rivaverify.load.shapes import RivaShape  # noqa: F401
-
 from rivaverify.settings import load  # noqa: E402
 
 if load().gateway_url:  # the gateway's WebSocket user, when a gateway is configured (RIVA__GATEWAY_URL)
