@@ -6,7 +6,7 @@
 
 from rivaverify.load.riva_user import RivaRecognizeUser, RivaStreamingUser  # noqa: F401
 from rivaverify.load.shapes import RivaShape  # noqa: F401
-from rivaverify.settings import load  # noqa: E402
+from rivaverify.settings import load
 
 if load().gateway_url:  # the gateway's WebSocket user, when a gateway is configured (RIVA__GATEWAY_URL)
     from rivaverify.load.gateway_user import GatewayUser  # noqa: F401
