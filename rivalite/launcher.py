@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import shutil
 import signal
 import socket
@@ -46,10 +47,24 @@ def _port(text: str) -> int:
     return port
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# Below Linux's ephemeral range (32768-60999): a port picked here is not handed out again by the kernel to
+# the next process that binds port 0 (an embedded S3 server, a client socket) before our server takes it.
+FREE_PORTS = range(20000, 32768)
+
+
+def free_port(taken: set[int] | None = None) -> int:
+    """A port nothing listens on now, outside the ephemeral range (and not in `taken`)."""
+    for _ in range(200):
+        port = random.choice(FREE_PORTS)
+        if taken and port in taken:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+            return port
+    raise OSError(f"no free port found in {FREE_PORTS.start}-{FREE_PORTS.stop - 1}")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -141,6 +141,32 @@ def _options(config) -> dict:
     }
 
 
+class Trace:
+    """Server-side latency of each streaming response (sent - arrival of the chunk it answers), written as a
+    JSON line per stream to $RIVALITE_TRACE when set: a second measurement to check a client's against."""
+
+    def __init__(self, path: str | None):
+        self.path, self.arrivals, self.latencies = path, [], []
+
+    @classmethod
+    def open(cls) -> Trace:
+        return cls(os.environ.get("RIVALITE_TRACE"))
+
+    def arrived(self, at: float) -> None:
+        if self.path:
+            self.arrivals.append(at)
+
+    def answered(self, final: bool) -> None:
+        i = len(self.latencies)
+        if self.path and i < len(self.arrivals):
+            self.latencies.append(((time.perf_counter() - self.arrivals[i]) * 1000, final))
+
+    def close(self) -> None:
+        if self.path:
+            with open(self.path, "a") as f:
+                f.write(json.dumps({"chunks": len(self.arrivals), "ms": self.latencies}) + "\n")
+
+
 @dataclass
 class _StreamState:
     utterances: Utterances | None = None
@@ -235,7 +261,7 @@ class RivaSpeechRecognition(rasr_grpc.RivaSpeechRecognitionServicer):
                             )
                         )
                         return
-                    items.put(("audio", req.audio_content))
+                    items.put(("audio", req.audio_content, time.perf_counter()))
                 items.put(("end", None))
             except Exception:  # the client went away
                 items.put(("cancel", None))
@@ -244,13 +270,16 @@ class RivaSpeechRecognition(rasr_grpc.RivaSpeechRecognitionServicer):
         options = _options(config)
         partial_options = {**options, "word_time_offsets": False, "max_alternatives": 1, "partial": True}
         state = _StreamState()
+        trace = Trace.open()
         end = False
         while not end:
             batch = [items.get()]
             while not items.empty():
                 batch.append(items.get_nowait())
             chunks = 0
-            for kind, data in batch:
+            for kind, data, *at in batch:
+                if at:
+                    trace.arrived(at[0])
                 if kind == "cancel":
                     return
                 if kind == "error":
@@ -267,9 +296,12 @@ class RivaSpeechRecognition(rasr_grpc.RivaSpeechRecognitionServicer):
             results = self._decode(decoder, end, state, scfg, model, options, partial_options)
             # As Riva: one response per audio chunk (results ride on the last), one more after the end.
             for _ in range(chunks - 1):
+                trace.answered(False)
                 yield rasr.StreamingRecognizeResponse(id=request_id)
             if chunks or results:
+                trace.answered(any(r.is_final for r in results))
                 yield rasr.StreamingRecognizeResponse(results=results, id=request_id)
+        trace.close()
 
     def _decode(self, decoder, end, state, scfg, model, options, partial_options) -> list:
         """The results the audio so far gives now (finals of ended utterances, a partial of the current)."""

@@ -6,22 +6,16 @@ from __future__ import annotations
 import csv
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 
 import pytest
 
+from rivalite.launcher import free_port
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -92,11 +86,11 @@ def test_master_and_worker_run_unchanged(tmp_path, echo):
               "--skip-log", "--riva-corpus", str(clip)]
     master = subprocess.Popen(
         [*common, "--master", f"--master-bind-port={port}", "--expect-workers", "1", "--headless",
-         "--host", echo, "-u", "2", "-r", "2", "-t", "5s", "--stop-timeout", "10",
+         "--host", echo, "-u", "2", "-r", "2", "-t", "8s", "--stop-timeout", "10",
          "--json-file", str(tmp_path / "stats")], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True)
     time.sleep(2)
-    worker = subprocess.Popen([*common, "--worker", f"--master-port={port}"], cwd=tmp_path,
+    worker = subprocess.Popen([*common, "--worker", f"--master-port={port}", "--stop-timeout", "10"], cwd=tmp_path,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
     try:
         out, _ = master.communicate(timeout=90)

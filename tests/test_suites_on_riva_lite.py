@@ -13,20 +13,18 @@ from pathlib import Path
 
 import pytest
 
+from rivalite.launcher import free_port
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
 
 def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+    """n distinct free ports, outside the ephemeral range (rivalite.launcher.free_port)."""
+    ports: set[int] = set()
+    while len(ports) < n:
+        ports.add(free_port(ports))
+    return sorted(ports)
 
 
 @pytest.fixture(scope="module")
