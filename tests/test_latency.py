@@ -49,3 +49,25 @@ def test_merge_keeps_kinds_apart():
     b = measure(_stream([0.0], [(0.3, False, 0.1)]), 100, 0.1)
     m = merge([a, b])
     assert m["final"].n == 1 and m["partial"].n == 1 and m["all"].n == 2
+
+
+@pytest.mark.slow
+def test_client_and_riva_lite_measure_the_same_responses(tmp_path, rivalite_models):
+    """riva-lite's own record (RIVALITE_TRACE) has one latency per chunk, close to the client's."""
+    import json
+
+    from rivalite.local import LocalRiva
+    from rivaverify.asr import audio, client
+    from tests.conftest import ROOT
+
+    trace = tmp_path / "trace.jsonl"
+    pcm = audio.load_pcm16(ROOT / "audio" / "en-US_sample.wav")
+    with LocalRiva(rivalite_models, tmp_path / "riva", env={"RIVALITE_TRACE": str(trace)}) as riva:
+        riva.wait_ready()
+        s = client.stream(client.auth(riva.riva_uri), pcm, client.config(pcm, "en-US"), chunk_ms=100,
+                          realtime=True)
+    server = json.loads(trace.read_text().splitlines()[-1])
+    assert server["chunks"] == len(s.sent_at) and len(server["ms"]) == len(s.sent_at)
+    mine = [(s.responses[i].at - s.sent_at[i]) * 1000 for i in range(len(s.sent_at))]
+    assert all(c >= sv - 1 for c, (sv, _) in zip(mine, server["ms"], strict=True)), "the server saw it later"
+    assert stats(mine).p50 - stats([ms for ms, _ in server["ms"]]).p50 < 50
