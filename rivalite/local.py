@@ -149,16 +149,9 @@ class LocalRiva:
 
     def stop(self, timeout: float = 60) -> int | None:
         """SIGTERM start-riva (it stops its children) and wait; returns its status. See leftovers()."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        return self.proc.returncode
+        from rivaverify.runtime.local import terminate
+
+        return terminate(self.proc, timeout)
 
     def leftovers(self) -> list[int]:
         """Processes started for this run that are still alive."""

@@ -24,6 +24,8 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 import websocket
 
+from rivaverify.runtime.local import terminate
+
 STREAM_PATH = "/v1/stream"
 READY = "rivagateway listening on "
 EVENT_KEYS = {"type": str, "text": str, "is_final": bool, "stability": (int, float),
@@ -320,16 +322,7 @@ class GatewayProcess:
 
     def stop(self, timeout: float = 15) -> int | None:
         """SIGTERM, then SIGKILL of its process group after `timeout`."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        return self.proc.returncode
+        return terminate(self.proc, timeout)
 
 
 @dataclass

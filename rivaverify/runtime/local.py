@@ -64,6 +64,20 @@ def family(root: int) -> list[int]:
     return sorted(keep)
 
 
+def terminate(proc: subprocess.Popen | None, timeout: float) -> int | None:
+    """SIGTERM a process we started, wait `timeout`, then SIGKILL its process group; its exit status."""
+    if proc is None:
+        return None
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return proc.returncode
+
+
 class LocalRuntime(Runtime):
     name = "local"
 
