@@ -1,12 +1,13 @@
 """A Riva-shaped echo server for load-tool benchmarks: every audio chunk is answered at once, no model.
 
-    python benchmarks/echo_server.py PORT
+    python benchmarks/echo_server.py PORT [CERT KEY]     # with CERT and KEY (PEM): TLS
 """
 
 from __future__ import annotations
 
 import sys
 from concurrent import futures
+from pathlib import Path
 
 import grpc
 from riva.client.proto import riva_asr_pb2 as rasr
@@ -32,7 +33,12 @@ def main() -> None:
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=1000),
                          options=[("grpc.max_concurrent_streams", 10000)])
     rasr_grpc.add_RivaSpeechRecognitionServicer_to_server(Echo(), server)
-    server.add_insecure_port(f"127.0.0.1:{sys.argv[1]}")
+    address = f"127.0.0.1:{sys.argv[1]}"
+    if len(sys.argv) > 3:
+        pair = (Path(sys.argv[3]).read_bytes(), Path(sys.argv[2]).read_bytes())
+        server.add_secure_port(address, grpc.ssl_server_credentials([pair]))
+    else:
+        server.add_insecure_port(address)
     server.start()
     print("ready", flush=True)
     server.wait_for_termination()

@@ -68,6 +68,36 @@ def test_failures_carry_the_grpc_code(tmp_path):
     assert "RivaError('UNAVAILABLE: " in (tmp_path / "run_failures.csv").read_text()
 
 
+def test_grpcs_target_with_its_certificate(tmp_path, tls_files):
+    cert, key = tls_files
+    port = free_port()
+    server = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "echo_server.py"), str(port), str(cert),
+                               str(key)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout.readline().strip() == "ready"
+        r = locust(tmp_path, "--host", f"grpcs://localhost:{port}", "--riva-ssl-cert", str(cert), "-u", "1",
+                   "-r", "1", "-t", "5s", "--stop-timeout", "10")
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+        assert stats(tmp_path)["final"]["num_requests"] >= 1
+        plain = locust(tmp_path, "--host", f"localhost:{port}", "-u", "1", "-r", "1", "-t", "3s")
+        assert plain.returncode == 1 and "RivaError('UNAVAILABLE: " in (tmp_path / "run_failures.csv").read_text()
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_users_stopped_mid_stream_are_not_failures(tmp_path, echo):
+    """No stop timeout: locust kills the users halfway through their first 4 s stream; the streams are
+    cancelled, nothing counts as failed, and the process exits promptly."""
+    started = time.monotonic()
+    r = locust(tmp_path, "--host", echo, "-u", "3", "-r", "3", "-t", "2s")
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert time.monotonic() - started < 30
+    s = stats(tmp_path)
+    assert s["partial"]["num_requests"] > 0 and s["partial"]["num_failures"] == 0
+    assert "stream" not in s or s["stream"]["num_failures"] == 0
+
+
 def test_processes_run_unchanged(tmp_path, echo):
     r = locust(tmp_path, "--host", echo, "--processes", "2", "-u", "4", "-r", "4", "-t", "6s",
                "--stop-timeout", "10")

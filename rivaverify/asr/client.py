@@ -21,9 +21,13 @@ KEEPALIVE = [("grpc.keepalive_time_ms", 30000), ("grpc.keepalive_timeout_ms", 10
 def auth(host: str, ssl_cert: str | None = None, api_key: str | None = None,
          options: list[tuple[str, Any]] | None = None) -> riva.client.Auth:
     """A Riva connection (its own channel); TLS when a root certificate is given, the API key as metadata."""
-    metadata = [["authorization", f"Bearer {api_key}"]] if api_key else None  # as Riva (NGC, NVCF) takes it
-    return riva.client.Auth(ssl_root_cert=ssl_cert, use_ssl=bool(ssl_cert), uri=host, metadata_args=metadata,
-                            options=options or [])
+    return riva.client.Auth(ssl_root_cert=ssl_cert, use_ssl=bool(ssl_cert), uri=host,
+                            metadata_args=[list(m) for m in api_key_metadata(api_key)] or None, options=options or [])
+
+
+def api_key_metadata(api_key: str | None) -> list[tuple[str, str]]:
+    """The API key as Riva (NGC, NVCF) takes it: `authorization: Bearer <key>`."""
+    return [("authorization", f"Bearer {api_key}")] if api_key else []
 
 
 def health(a: riva.client.Auth, timeout: float = 5) -> str:
@@ -63,7 +67,10 @@ def recognize(a: riva.client.Auth, audio: Audio, cfg: riva_asr_pb2.RecognitionCo
     start = time.perf_counter()
     resp = stub.Recognize(riva_asr_pb2.RecognizeRequest(config=cfg, audio=data if data is not None else audio.pcm),
                           timeout=timeout, metadata=a.get_auth_metadata())
-    seconds = time.perf_counter() - start
+    return offline(resp, time.perf_counter() - start)
+
+
+def offline(resp: riva_asr_pb2.RecognizeResponse, seconds: float) -> Offline:
     text = " ".join(r.alternatives[0].transcript.strip() for r in resp.results if r.alternatives)
     return Offline(" ".join(text.split()), seconds, resp)
 
@@ -117,8 +124,7 @@ def stream(a: riva.client.Auth, audio: Audio, cfg: riva_asr_pb2.RecognitionConfi
     start = time.perf_counter()
 
     def requests() -> Iterator[riva_asr_pb2.StreamingRecognizeRequest]:
-        yield riva_asr_pb2.StreamingRecognizeRequest(
-            streaming_config=riva_asr_pb2.StreamingRecognitionConfig(config=cfg, interim_results=interim))
+        yield first_request(cfg, interim)
         for i, chunk in enumerate(chunks):
             if realtime:
                 due = start + i * chunk_ms / 1000
@@ -132,15 +138,27 @@ def stream(a: riva.client.Auth, audio: Audio, cfg: riva_asr_pb2.RecognitionConfi
         at = time.perf_counter() - start
         with lock:
             sent = len(out.sent_at)
-        for r in resp.results:
-            text = r.alternatives[0].transcript if r.alternatives else ""
-            out.received.append(Received(at, r.is_final, text, r.stability, r.audio_processed, sent))
-        out.responses.append(Response(at, any(r.is_final for r in resp.results),
-                                      max((r.audio_processed for r in resp.results), default=0.0)))
-        if on_response is not None:
-            on_response(out, out.responses[-1])
+        record(out, resp, at, sent, on_response)
     out.seconds = time.perf_counter() - start
     return out
+
+
+def first_request(cfg: riva_asr_pb2.RecognitionConfig, interim: bool) -> riva_asr_pb2.StreamingRecognizeRequest:
+    """A stream's first request: the config only."""
+    return riva_asr_pb2.StreamingRecognizeRequest(
+        streaming_config=riva_asr_pb2.StreamingRecognitionConfig(config=cfg, interim_results=interim))
+
+
+def record(out: Streamed, resp: riva_asr_pb2.StreamingRecognizeResponse, at: float, sent: int,
+           on_response: Callable[[Streamed, Response], None] | None = None) -> None:
+    """Keep a response received `at` seconds into the stream, after `sent` audio chunks."""
+    for r in resp.results:
+        text = r.alternatives[0].transcript if r.alternatives else ""
+        out.received.append(Received(at, r.is_final, text, r.stability, r.audio_processed, sent))
+    out.responses.append(Response(at, any(r.is_final for r in resp.results),
+                                  max((r.audio_processed for r in resp.results), default=0.0)))
+    if on_response is not None:
+        on_response(out, out.responses[-1])
 
 
 def grpc_code(exc: BaseException) -> str:

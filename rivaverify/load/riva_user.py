@@ -12,17 +12,14 @@ import random
 import time
 from functools import cache
 
-import grpc.experimental.gevent as grpc_gevent
+import grpc
+from locust import User, constant, events, task
 
-grpc_gevent.init_gevent()  # before any gRPC object: gRPC's I/O becomes cooperative with locust's greenlets
-
-import grpc  # noqa: E402
-from locust import User, constant, events, task  # noqa: E402
-
-from rivaverify.asr import audio, client, corpus  # noqa: E402
-from rivaverify.asr.latency import response_ms  # noqa: E402
-from rivaverify.load import checks, options  # noqa: E402
-from rivaverify.load.options import target  # noqa: E402
+from rivaverify.asr import audio, client, client_aio, corpus
+from rivaverify.asr.latency import response_ms
+from rivaverify.load import checks, options
+from rivaverify.load.engine import engine
+from rivaverify.load.options import target
 
 
 class RivaError(Exception):
@@ -70,11 +67,13 @@ class _RivaUser(User):
         cert = opts.riva_ssl_cert or None
         if tls and not cert:
             raise ValueError("grpcs:// needs --riva-ssl-cert (the server's root certificate)")
-        self.auth = client.auth(host, cert, opts.riva_api_key or None, options=client.KEEPALIVE)
+        self.metadata = client.api_key_metadata(opts.riva_api_key or None)
+        self.engine = engine()
+        self.channel = self.engine.run(lambda: _channel(host, cert))
         self.clips = clips(opts.riva_corpus)
 
     def on_stop(self):
-        self.auth.channel.close()
+        self.engine.run(lambda: self.channel.close(grace=None))
 
     def fire(self, name: str, ms: float, length: int = 0, exc: Exception | None = None) -> None:
         self.environment.events.request.fire(request_type="grpc", name=name, response_time=ms,
@@ -84,10 +83,14 @@ class _RivaUser(User):
         """fn(*args, **kwargs), its failure fired as `name` with its gRPC code (returns None then)."""
         start = time.perf_counter()
         try:
-            return fn(*args, **kwargs)
+            return self.engine.run(lambda: fn(self.channel, *args, metadata=self.metadata, **kwargs))
         except grpc.RpcError as exc:
             self.fire(name, (time.perf_counter() - start) * 1000, 0, RivaError(f"{exc.code().name}: {exc.details()}"))
             return None
+
+
+async def _channel(host: str, cert: str | None):
+    return client_aio.channel(host, cert, options=client.KEEPALIVE)
 
 
 def client_default_host() -> str:
@@ -107,11 +110,11 @@ class RivaStreamingUser(_RivaUser):
         utt, pcm = random.choice(self.clips)
         cfg = client.config(pcm, utt.lang or opts.riva_language, model=opts.riva_model)
 
-        def on_response(streamed, response):
+        def on_response(streamed, response):  # on the engine's thread: the event goes to gevent's hub
             i = len(streamed.responses) - 1
-            self.fire("final" if response.final else "partial", response_ms(streamed, i))
+            self.engine.to_hub(self.fire, "final" if response.final else "partial", response_ms(streamed, i))
 
-        s = self.call("stream", client.stream, self.auth, pcm, cfg, chunk_ms=opts.riva_chunk_ms, realtime=True,
+        s = self.call("stream", client_aio.stream, pcm, cfg, chunk_ms=opts.riva_chunk_ms, realtime=True,
                       on_response=on_response, timeout=pcm.duration_s + 120)
         if s is not None:
             self.fire("stream", s.seconds * 1000, len(s.sent_at))
@@ -127,6 +130,6 @@ class RivaRecognizeUser(_RivaUser):
         opts = self.environment.parsed_options
         utt, pcm = random.choice(self.clips)
         cfg = client.config(pcm, utt.lang or opts.riva_language, model=opts.riva_model)
-        r = self.call("recognize", client.recognize, self.auth, pcm, cfg, timeout=120)
+        r = self.call("recognize", client_aio.recognize, pcm, cfg, timeout=120)
         if r is not None:
             self.fire("recognize", r.seconds * 1000, len(r.transcript))
