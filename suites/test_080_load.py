@@ -32,7 +32,7 @@ def load_run(riva, deployment, settings, plan):
 def test_load_runs_without_failures(load_run, record_figure):
     result, stats = load_run
     assert result.returncode == 0, f"locust exited {result.returncode}:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
-    for name in ("partial", "final", "stream"):
+    for name in ("partial", "final_after_last_chunk", "stream"):
         assert name in stats, f"no '{name}' events in locust's statistics: {sorted(stats)}"
         s = stats[name]
         record_figure(f"load.{name}.requests", s["num_requests"], "", failures=s["num_failures"])
@@ -40,13 +40,16 @@ def test_load_runs_without_failures(load_run, record_figure):
 
 
 def test_load_statistics_add_up(load_run):
-    """Every stream's chunks were answered one to one (plus at most one more), and no latency is negative."""
+    """Every chunk was answered once (one partial or final event per chunk, as phase 060 pairs them), every
+    stream ended with a final, the pairing was never flagged, and no latency is negative."""
     _, stats = load_run
     streams = stats["stream"]["num_requests"]
     chunks = stats["stream"]["total_content_length"]
-    responses = stats["partial"]["num_requests"] + stats["final"]["num_requests"]
+    responses = stats["partial"]["num_requests"] + stats.get("final", {}).get("num_requests", 0)
     assert streams >= USERS, f"{streams} streams finished, at least {USERS} expected"
-    assert chunks <= responses <= chunks + streams, (
-        f"{responses} responses to {chunks} chunks in {streams} streams: Riva answers each chunk once")
+    assert responses == chunks, f"{responses} responses paired with {chunks} chunks: Riva answers each chunk once"
+    ended = stats.get("final_after_last_chunk", {}).get("num_requests", 0)
+    assert ended == streams, f"{ended} of {streams} streams ended with a final"
+    assert "latency_flag" not in stats, f"latency pairing flagged {stats['latency_flag']['num_failures']} times"
     negative = {n: s["min_response_time"] for n, s in stats.items() if s["min_response_time"] < 0}
     assert not negative, f"negative latencies: {negative}"

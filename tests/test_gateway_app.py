@@ -255,3 +255,7 @@ def test_locust_websocket_user_fires_one_event_per_message(echo, start, key, tmp
     assert {"connect", "partial", "final", "stream"} <= set(rows), rows.keys()
     assert int(rows["partial"]["Request Count"]) >= 20 and int(rows["Aggregated"]["Failure Count"]) == 0
     assert int(rows["stream"]["Request Count"]) >= 2 and key not in out.stdout + out.stderr
+    # the same thresholds as the gRPC users, on the WebSocket events
+    bound = subprocess.run([*cmd, "--riva-max-p95-partial-ms", "0"], cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=120)
+    assert bound.returncode == 1 and "riva-verify threshold failed: partial p95" in bound.stdout + bound.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rivaverify.asr.client import Received, Response, Streamed
-from rivaverify.asr.latency import measure, merge, stats
+from rivaverify.asr.latency import measure, merge, on_arrival, stats
 
 
 def test_percentiles_are_nearest_rank_like_nvidias_client():
@@ -42,6 +42,25 @@ def test_negative_latency_is_flagged_not_hidden():
     s = _stream([0.0, 0.1], [(0.05, False, 0.2)])  # claims audio of chunk 2 before it was sent
     t = measure(s, 100, 0.2)
     assert any("negative latency" in f for f in t.flags)
+
+
+def test_a_load_tool_gets_the_same_latencies_as_they_arrive():
+    sent = [0.0, 0.1, 0.2]
+    s = _stream(sent, [(0.05, False, 0.1), (0.17, False, 0.2), (0.26, False, 0.3), (0.4, True, 0.3)],
+                [Received(0.4, True, "a b", 0, 0.3, 3)])
+    got = [e for i in range(4) for e in on_arrival(s, i, 3)]
+    assert [k for k, _ in got] == ["partial", "partial", "partial", "final_after_last_chunk"]
+    t = measure(s, 100, 0.3)
+    assert [ms for _, ms in got] == pytest.approx(t.partial_ms + t.final_ms + [t.final_after_last_chunk_ms])
+    # the final rides on the last chunk's response: paired with it, and also the final after the last chunk
+    s = _stream(sent, [(0.05, False, 0.1), (0.17, False, 0.2), (0.3, True, 0.3)], [Received(0.3, True, "a", 0, 0.3, 3)])
+    got = [e for i in range(3) for e in on_arrival(s, i, 3)]
+    t = measure(s, 100, 0.3)
+    assert [k for k, _ in got] == ["partial", "partial", "final", "final_after_last_chunk"]
+    assert [ms for _, ms in got] == pytest.approx(t.partial_ms + t.final_ms + [t.final_after_last_chunk_ms])
+    early = _stream([0.0], [(0.01, False, 0.1), (0.05, False, 0.2)])  # response 1 before chunk 1 was sent
+    assert on_arrival(early, 1, 2) == []
+    assert on_arrival(_stream([0.0], [(0.01, False, 0.1), (0.2, False, 0.1)]), 1, 1) == []  # no final: not counted
 
 
 def test_merge_keeps_kinds_apart():

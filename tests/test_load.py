@@ -32,13 +32,21 @@ def _stats(partial=(100, 200), final=(10, 400), fails=0):
 
 
 def test_a_run_within_every_threshold_passes():
-    assert checks.problems(_stats(), _opts(), peak_users=4) == []
+    assert checks.problems(_stats(), _opts(), peak_streams=4) == []
 
 
 def test_each_threshold_turns_into_a_reason():
-    found = checks.problems(_stats(partial=(100, 350), final=(10, 900), fails=3), _opts(), peak_users=2)
+    found = checks.problems(_stats(partial=(100, 350), final=(10, 900), fails=3), _opts(), peak_streams=2)
     assert found == ["failure ratio 0.027 over 0.0", "partial p95 350 ms over 300 ms", "final p95 900 ms over 500 ms",
-                     "only 2 users ran at once, 4 wanted"]
+                     "only 2 streaming users ran at once, 4 wanted"]
+    # a mix with Recognize users (weights 3:1): the streams wanted are the streaming share of -u
+    assert checks.problems(_stats(), _opts(), peak_streams=3, streaming_share=0.75) == []
+    assert checks.problems(_stats(), _opts(), peak_streams=2, streaming_share=0.75) == [
+        "only 2 streaming users ran at once, 3 wanted"]
+    # the gateway's WebSocket events are held to the same bounds
+    ws = _stats()
+    ws.entries[("final", "WS")] = _Entry(10, 700)
+    assert checks.problems(ws, _opts(), peak_streams=4) == ["final p95 700 ms over 500 ms (WS)"]
     assert checks.problems(_stats(partial=(0, 0), final=(0, 0)), _opts(), 0) == [
         "no request was made: is the server at --host reachable?"]
 

@@ -79,10 +79,17 @@ def measure(s: Streamed, chunk_ms: float, audio_s: float) -> Timing:
     return t
 
 
-def response_ms(s: Streamed, index: int) -> float:
-    """Latency of response `index` as it arrives: its time - the send time of chunk `index` (the last chunk
-    for the one response that may follow it)."""
-    return (s.responses[index].at - s.sent_at[min(index, len(s.sent_at) - 1)]) * 1000
+def on_arrival(s: Streamed, i: int, chunks: int) -> list[tuple[str, float]]:
+    """Response i as a load tool's events when it arrives, with measure()'s values when the counts pair:
+    ("partial" | "final", ms) paired with chunk i, and ("final_after_last_chunk", ms) for a final once every
+    chunk was sent. Nothing for a response that came before its chunk was sent (measure() gives it, negative
+    and flagged, at the end) or that follows the last chunk without a final (measure() does not count it)."""
+    r, out = s.responses[i], []
+    if i < min(chunks, len(s.sent_at)):
+        out.append(("final" if r.final else "partial", (r.at - s.sent_at[i]) * 1000))
+    if r.final and s.sent_at and len(s.sent_at) == chunks:
+        out.append(("final_after_last_chunk", (r.at - s.sent_at[-1]) * 1000))
+    return out
 
 
 def _chunk_of(audio_processed_s: float, chunk_ms: float, n: int) -> int:

@@ -3,8 +3,9 @@ event per message (partial, final), as locust's streaming users should, plus one
 
     locust -f rivaverify/load/gateway_user.py --host ws://HOST:PORT      # RIVA__GATEWAY_API_KEY=... in the env
 
-Settings (RIVA__GATEWAY_URL when --host is not given, RIVA__GATEWAY_API_KEY, RIVA__CORPUS, RIVA__CHUNK_MS,
-RIVA__LANGUAGE_CODE) come from the environment or .env, as for the suites. Latency of a message: its receive
+The gateway's settings (RIVA__GATEWAY_URL when --host is not given, RIVA__GATEWAY_API_KEY,
+RIVA__GATEWAY_CA_CERT) come from the environment or .env, as for the suites; the corpus, chunk size, language,
+shape and thresholds from our --riva-* options, as for the gRPC users. Latency of a message: its receive
 time - the send time of the chunk its audio_processed reached (NVIDIA's riva_streaming_asr_client measure)."""
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from locust import User, constant, task
 
 from rivaverify import gateway as gw
 from rivaverify.asr import audio, corpus
+from rivaverify.load import hooks  # noqa: F401 (our options, thresholds)
+from rivaverify.load.shapes import RivaShape  # noqa: F401 (this file also serves as a locustfile)
 from rivaverify.settings import load
 
 KIND = "WS"
@@ -34,8 +37,10 @@ class GatewayUser(User):
         gw.stream_url(self.url)  # a clear error for a URL that is not ws:// or wss://
         self.key = settings.gateway_api_key.get_secret_value() if settings.gateway_api_key else None
         self.ca = str(settings.gateway_ca_cert) if settings.gateway_ca_cert else None
-        self.chunk_ms, self.language = settings.chunk_ms, settings.language_code
-        utts = corpus.load(settings.corpus)[: self.clips_per_user]
+        opts = self.environment.parsed_options
+        self.chunk_ms = opts.riva_chunk_ms
+        self.language, self.default_language = opts.riva_language, settings.language_code
+        utts = corpus.load(opts.riva_corpus)[: self.clips_per_user]
         self.clips = itertools.cycle([(u, audio.load_pcm16(u.path)) for u in utts])
 
     def _fire(self, name: str, ms: float, length: int = 0, exc: BaseException | None = None) -> None:
@@ -62,7 +67,7 @@ class GatewayUser(User):
             if ms is not None:
                 self._fire(kind, ms, len(e.data.get("text", "")))
 
-        start = gw.start_message(clip.rate, self.language)
+        start = gw.start_message(clip.rate, self.language or utt.lang or self.default_language)
         s = gw.run_stream(ws, clip.chunks(self.chunk_ms), start, self.chunk_ms, realtime=True,
                           timeout=60 + clip.duration_s, on_event=on_event)
         failed = None if s.close_code == 1000 else RuntimeError(f"closed {s.close_code} {s.close_reason}")

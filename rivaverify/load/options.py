@@ -18,7 +18,8 @@ def add(parser: Any) -> None:
     g.add_argument("--riva-corpus", default=str(default_corpus(settings.corpus)),
                    help="corpus manifest (NeMo JSON lines)")
     g.add_argument("--riva-chunk-ms", type=int, default=settings.chunk_ms, help="audio per request, ms")
-    g.add_argument("--riva-language", default=settings.language_code, help="language_code asked for")
+    g.add_argument("--riva-language", default="",
+                   help=f"language_code asked for (default: each clip's lang, else {settings.language_code})")
     g.add_argument("--riva-model", default=settings.model_name or "", help="model name (default: the server's)")
     g.add_argument("--riva-ssl-cert", default=str(settings.ssl_cert or ""), help="root certificate for grpcs://")
     g.add_argument("--riva-api-key", default="", env_var="RIVA__API_KEY", is_secret=True,

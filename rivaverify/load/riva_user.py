@@ -1,9 +1,12 @@
 """Locust users for Riva over gRPC: streaming at real-time pace (one event per response) and Recognize.
 
-Events (request_type "grpc"): "partial" and "final" for each streaming response, with its latency measured
-as NVIDIA's riva_streaming_asr_client does (rivaverify.asr.latency); "stream" for a whole stream (its
-response_length is the number of chunks sent); "recognize" for an offline call. A failure carries its gRPC
-code. The server comes from --host (HOST:PORT, grpc://HOST:PORT, or grpcs://HOST:PORT for TLS).
+Events (request_type "grpc"), fired as responses arrive, with the latencies phase 060 measures
+(rivaverify.asr.latency, as NVIDIA's riva_streaming_asr_client): "partial" and "final" per response paired
+with its chunk, "final_after_last_chunk" once per stream, "stream" for the whole stream (its response_length is
+the number of chunks sent), "latency_flag" as a failure when the stream's pairing was flagged (counts that do
+not pair, a negative latency); "recognize" for an offline call. A failed call carries its gRPC code and
+its user waits FAILURE_PAUSE_S before the next. The server comes from --host (HOST:PORT, grpc://HOST:PORT, or
+grpcs://HOST:PORT for TLS).
 """
 
 from __future__ import annotations
@@ -13,43 +16,19 @@ import time
 from functools import cache
 
 import grpc
-from locust import User, constant, events, task
+from locust import User, constant, task
 
 from rivaverify.asr import audio, client, client_aio, corpus
-from rivaverify.asr.latency import response_ms
-from rivaverify.load import checks, options
+from rivaverify.asr.latency import measure, on_arrival
+from rivaverify.load import hooks  # noqa: F401 (our options, thresholds)
 from rivaverify.load.engine import engine
 from rivaverify.load.options import target
+
+FAILURE_PAUSE_S = 1.0
 
 
 class RivaError(Exception):
     """A failed RPC, shown by locust as '<CODE>: <details>'."""
-
-
-@events.init_command_line_parser.add_listener
-def _options(parser, **_kwargs):
-    options.add(parser)
-
-
-_PEAK = {"users": 0}
-
-
-@events.spawning_complete.add_listener
-def _peak(user_count, **_kwargs):
-    _PEAK["users"] = max(_PEAK["users"], user_count)
-
-
-@events.quitting.add_listener
-def _thresholds(environment, **_kwargs):
-    from locust.runners import WorkerRunner
-
-    if isinstance(environment.runner, WorkerRunner) or environment.parsed_options is None:
-        return
-    found = checks.problems(environment.stats, environment.parsed_options, _PEAK["users"])
-    for line in found:
-        print(f"riva-verify threshold failed: {line}", flush=True)
-    if found:
-        environment.process_exit_code = 1
 
 
 @cache
@@ -86,17 +65,28 @@ class _RivaUser(User):
             return self.engine.run(lambda: fn(self.channel, *args, metadata=self.metadata, **kwargs))
         except grpc.RpcError as exc:
             self.fire(name, (time.perf_counter() - start) * 1000, 0, RivaError(f"{exc.code().name}: {exc.details()}"))
+            time.sleep(FAILURE_PAUSE_S)  # no busy loop against a server that refuses every call
             return None
+
+    def config(self, utt: corpus.Utterance, pcm: audio.Audio):
+        opts = self.environment.parsed_options
+        language = opts.riva_language or utt.lang or default_settings().language_code
+        return client.config(pcm, language, model=opts.riva_model)
 
 
 async def _channel(host: str, cert: str | None):
     return client_aio.channel(host, cert, options=client.KEEPALIVE)
 
 
-def client_default_host() -> str:
+@cache
+def default_settings():
     from rivaverify.settings import load
 
-    return load().host
+    return load()
+
+
+def client_default_host() -> str:
+    return default_settings().host
 
 
 class RivaStreamingUser(_RivaUser):
@@ -108,16 +98,26 @@ class RivaStreamingUser(_RivaUser):
     def stream(self):
         opts = self.environment.parsed_options
         utt, pcm = random.choice(self.clips)
-        cfg = client.config(pcm, utt.lang or opts.riva_language, model=opts.riva_model)
+        chunks = len(pcm.chunks(opts.riva_chunk_ms))
+        early = []  # responses that came before their chunk was sent
 
-        def on_response(streamed, response):  # on the engine's thread: the event goes to gevent's hub
+        def on_response(streamed, _response):  # on the engine's thread: the event goes to gevent's hub
             i = len(streamed.responses) - 1
-            self.engine.to_hub(self.fire, "final" if response.final else "partial", response_ms(streamed, i))
+            if len(streamed.sent_at) <= i < chunks:
+                early.append(i)
+            for event in on_arrival(streamed, i, chunks):
+                self.engine.to_hub(self.fire, *event)
 
-        s = self.call("stream", client_aio.stream, pcm, cfg, chunk_ms=opts.riva_chunk_ms, realtime=True,
-                      on_response=on_response, timeout=pcm.duration_s + 120)
-        if s is not None:
-            self.fire("stream", s.seconds * 1000, len(s.sent_at))
+        s = self.call("stream", client_aio.stream, pcm, self.config(utt, pcm), chunk_ms=opts.riva_chunk_ms,
+                      realtime=True, on_response=on_response, timeout=pcm.duration_s + 120)
+        if s is None:
+            return
+        for i in early:
+            r = s.responses[i]
+            self.fire("final" if r.final else "partial", (r.at - s.sent_at[i]) * 1000)
+        for flag in measure(s, opts.riva_chunk_ms, pcm.duration_s).flags:
+            self.fire("latency_flag", 0, 0, RivaError(f"{utt.id}: {flag}"))
+        self.fire("stream", s.seconds * 1000, len(s.sent_at))
 
 
 class RivaRecognizeUser(_RivaUser):
@@ -127,9 +127,7 @@ class RivaRecognizeUser(_RivaUser):
 
     @task
     def recognize(self):
-        opts = self.environment.parsed_options
         utt, pcm = random.choice(self.clips)
-        cfg = client.config(pcm, utt.lang or opts.riva_language, model=opts.riva_model)
-        r = self.call("recognize", client_aio.recognize, pcm, cfg, timeout=120)
+        r = self.call("recognize", client_aio.recognize, pcm, self.config(utt, pcm), timeout=120)
         if r is not None:
             self.fire("recognize", r.seconds * 1000, len(r.transcript))
