@@ -27,7 +27,7 @@ class Config:
     channels: int = 2  # pooled gRPC channels to Riva
     max_streams: int = 1000  # concurrent streams; more get HTTP 503
     max_frame_bytes: int = 1 << 16  # one message; audio held per stream <= audio_buffer_frames x this (4 MiB)
-    audio_buffer_frames: int = 64  # frames waiting for Riva
+    audio_buffer_frames: int = 64  # frames waiting for Riva; x max_frame_bytes: audio kept for a retry
     event_buffer: int = 256  # events waiting for the client
     buffer_timeout: float = 5.0  # how long a full buffer may stay full before the stream is closed
     start_timeout: float = 10.0  # the start message must come this soon

@@ -81,14 +81,16 @@ class RivaStreamError(Exception):
 
 
 async def recognize(pool: RivaPool, start: Start, audio: asyncio.Queue, timeout: float, connect_timeout: float,
-                    retries: int, backoff: float, on_retry: Callable[[], None] = lambda: None
-                    ) -> AsyncIterator[riva_asr_pb2.StreamingRecognizeResponse]:
+                    retries: int, backoff: float, on_retry: Callable[[], None] = lambda: None,
+                    replay_bytes: int = 4 << 20) -> AsyncIterator[riva_asr_pb2.StreamingRecognizeResponse]:
     """Responses of one StreamingRecognize fed from `audio` (bytes, then END).
 
     A stream Riva refuses (UNAVAILABLE) before its first response is retried with backoff; the audio sent
-    until then is kept and sent again, so a retry loses nothing."""
+    until then is kept and sent again, so a retry loses nothing. At most `replay_bytes` are kept: past that,
+    nothing is, and a refusal ends the stream (a retry would lose audio)."""
     config = streaming_config(start)
-    state = {"answered": False, "done": False}  # Riva answered once; the audio's END was taken
+    # Riva answered once; the audio's END was taken; bytes in `sent`; over replay_bytes (nothing kept)
+    state = {"answered": False, "done": False, "kept": 0, "over": False}
     sent: list[bytes] = []  # audio of the attempt, kept until Riva answers
     attempt = 0
 
@@ -109,8 +111,13 @@ async def recognize(pool: RivaPool, start: Start, audio: asyncio.Queue, timeout:
                 if chunk is END:
                     state["done"] = True
                     break
-                if not state["answered"]:
-                    sent.append(chunk)
+                if not state["answered"] and not state["over"]:
+                    state["kept"] += len(chunk)
+                    state["over"] = state["kept"] > replay_bytes
+                    if state["over"]:
+                        sent.clear()
+                    else:
+                        sent.append(chunk)
                 await call.write(riva_asr_pb2.StreamingRecognizeRequest(audio_content=chunk))
             await call.done_writing()
         except (grpc.RpcError, asyncio.InvalidStateError):
@@ -145,6 +152,9 @@ async def recognize(pool: RivaPool, start: Start, audio: asyncio.Queue, timeout:
             if state["answered"] or not (exc.code() in RETRYABLE or raced):
                 raise RivaStreamError(code, message) from None
             probe = raced
+        if state["over"]:
+            raise RivaStreamError(code, f"{message} (not retried: Riva had not answered after {replay_bytes} bytes "
+                                  "of audio, more than the gateway keeps to send again)")
         if attempt >= retries:
             raise RivaStreamError(code, f"{message} (after {attempt + 1} attempts)")
         attempt += 1

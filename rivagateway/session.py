@@ -138,7 +138,8 @@ class Stream:
         try:
             async for resp in recognize(self.pool, start, self.audio, self.cfg.max_stream_seconds,
                                         self.cfg.riva_timeout, self.cfg.riva_retries, self.cfg.retry_backoff,
-                                        self.metrics.riva_retries.inc):
+                                        self.metrics.riva_retries.inc,
+                                        self.cfg.audio_buffer_frames * self.cfg.max_frame_bytes):
                 received = time.perf_counter()
                 for r in resp.results:
                     alt = r.alternatives[0].transcript if r.alternatives else ""

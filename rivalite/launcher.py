@@ -28,6 +28,7 @@ REPO_ENV, DEFAULT_REPO = "RIVA_MODEL_REPO", "/data/models"
 WAITING = "Riva waiting for Triton server to load all models...retrying in 1 second"
 READY = "Riva server is ready..."
 EXITED = "One of the processes has exited unexpectedly. Stopping container."
+READY_TIMEOUT_ENV = "RIVALITE_TRITON_READY_TIMEOUT"  # default of --triton-ready-timeout, seconds
 
 
 def say(text: str) -> None:
@@ -73,7 +74,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="Start riva-lite: tritonserver and Riva's API.",
         epilog="environment: RIVA_MODEL_REPO (default /data/models; only a tritonserver shim on PATH "
         "passes it to tritonserver, as with NVIDIA's start-riva), RIVA_API_KEY (require "
-        "'authorization: Bearer KEY'), RIVALITE_TRITON_HOME (where the real tritonserver is laid out)",
+        "'authorization: Bearer KEY'), RIVALITE_TRITON_HOME (where the real tritonserver is laid out), "
+        "RIVALITE_TRITON_READY_TIMEOUT (default of --triton-ready-timeout)",
     )
     p.add_argument(
         "--riva-uri",
@@ -88,7 +90,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--triton-http-port", type=_port, default=8000, help="0 picks a free port")
     p.add_argument("--triton-grpc-port", type=_port, default=8001, help="0 picks a free port")
     p.add_argument("--triton-metrics-port", type=_port, default=8002, help="0 picks a free port")
-    p.add_argument("--triton-ready-timeout", type=float, default=180, metavar="SECONDS")
+    # also from the environment, so a container runtime can set it without a flag NVIDIA's start-riva lacks
+    p.add_argument("--triton-ready-timeout", type=float, metavar="SECONDS",
+                   default=os.environ.get(READY_TIMEOUT_ENV) or "180")
     p.add_argument("--api-ready-timeout", type=float, default=30, metavar="SECONDS")
     p.add_argument("--ssl_server_cert", help="PEM certificate: Riva's API serves TLS")
     p.add_argument("--ssl_server_key", help="PEM private key for --ssl_server_cert")

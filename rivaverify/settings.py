@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, create_model, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 ENV_PREFIX = "RIVA__"
 
@@ -67,6 +68,29 @@ PROFILES: dict[Profile, Thresholds] = {
 
 SECRET_FIELDS = ("api_key", "gateway_api_key")
 
+# The seed's variables (and AWS's endpoint name), read from the environment or .env for a setting whose RIVA__
+# name is set in neither, as `rivaverify stage` reads them. Not the seed's model name, version or source: those
+# would stage riva-lite's archive under the real model's path, or deploy the real model on riva-lite.
+SEED_VARIABLES = {"bucket": "NVIDIA_DRIVERS_S3_BUCKET", "aws_region": "AWS_REGION",
+                  "s3_endpoint_url": "AWS_ENDPOINT_URL_S3"}
+
+
+class _SeedVariables(PydanticBaseSettingsSource):
+    """The last source: SEED_VARIABLES from the environment or the .env file."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ returns them all
+
+    def __call__(self) -> dict[str, Any]:
+        env_file = self.config.get("env_file")
+        dotenv: dict[str, str | None] = {}
+        if env_file and Path(env_file).is_file():
+            from dotenv import dotenv_values
+
+            dotenv = dict(dotenv_values(env_file))
+        found = {field: os.environ.get(name) or dotenv.get(name) for field, name in SEED_VARIABLES.items()}
+        return {field: value for field, value in found.items() if value}
+
 
 class _Base(BaseSettings):
     model_config = SettingsConfigDict(
@@ -121,6 +145,11 @@ class _Base(BaseSettings):
     gateway_api_key: SecretStr | None = Field(None, description="API key for RIVA__GATEWAY_URL (secret; a gateway the "
                                               "suite starts gets keys of its own)")
     gateway_ca_cert: Path | None = Field(None, description="root certificate to trust for a wss:// gateway")
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: Any, env_settings: Any,
+                                   dotenv_settings: Any, file_secret_settings: Any) -> tuple[Any, ...]:
+        return init_settings, env_settings, dotenv_settings, file_secret_settings, _SeedVariables(settings_cls)
 
     @field_validator("host")
     @classmethod
@@ -198,6 +227,8 @@ def load(options: dict[str, Any] | None = None) -> Any:
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else "?"
             where = option_name(field) if field in options else env_name(field)
+            if field in SEED_VARIABLES and field not in options:
+                where += f" (or {SEED_VARIABLES[field]})"
             lines.append(f"{where}={err.get('input')!r}: {_allowed(field, err)}")
         raise SettingsError("invalid riva-verify settings:\n  " + "\n  ".join(lines)) from None
 
@@ -242,7 +273,10 @@ def env_example() -> str:
             continue
         d = f.default
         d = "" if d is None else (str(d).lower() if isinstance(d, bool) else str(getattr(d, "value", d)))
-        lines += [f"# {f.description}", f"# {env_name(name)}={d}"]
+        lines.append(f"# {f.description}")
+        if name in SEED_VARIABLES:
+            lines.append(f"# {env_name(name)} unset: {SEED_VARIABLES[name]} is read (as by `rivaverify stage`)")
+        lines.append(f"# {env_name(name)}={d}")
     lines += ["", "# Thresholds: the profile sets them all (dev / staging / production); each can be overridden alone."]
     for name, f in Thresholds.model_fields.items():
         values = ", ".join(f"{p.value} {getattr(t, name):g}" for p, t in PROFILES.items())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rivaverify import preflight
+from rivaverify.runtime.docker import DockerError
 from rivaverify.settings import Target, needs_gpu
 
 pytestmark = [pytest.mark.smoke, pytest.mark.production]
@@ -70,13 +71,19 @@ def test_ports(host, settings, record_fact):
 
 
 @pytest.mark.docker
-def test_docker_engine(settings, record_fact):
+def test_docker_engine(settings, plan, record_fact):
     if settings.target != Target.docker:
         pytest.skip(f"target {settings.target} does not need Docker")
+    if plan.dry_run:
+        pytest.skip("dry run")
     try:
-        engine = preflight.docker_engine()
+        engine, problem = preflight.docker_engine(), None
+    except DockerError as exc:  # its message names the engine and the next step
+        problem = str(exc)
     except Exception as exc:  # the SDK raises several kinds; all mean "no engine reached"
-        pytest.fail(f"no Docker engine reachable ({exc}): start dockerd or set DOCKER_HOST (ssh:// works)")
+        problem = f"no Docker engine reachable ({exc}): start dockerd or set DOCKER_HOST (ssh:// works)"
+    if problem:
+        pytest.fail(problem, pytrace=False)
     record_fact("docker", engine)
     assert engine["os"] == "linux", f"Docker engine runs {engine['os']}, expected linux"
 

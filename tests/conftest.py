@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from rivaverify.settings import SEED_VARIABLES
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # The pytester dirs register exactly the plugins and fixtures the root conftest.py registers.
@@ -18,9 +20,10 @@ PLUGINS = f"pytest_plugins = {runpy.run_path(str(ROOT / 'conftest.py'))['pytest_
 
 @pytest.fixture(autouse=True)
 def _clean_riva_env(monkeypatch):
-    """Each test starts from default settings: no RIVA__* from the caller's environment."""
+    """Each test starts from default settings: no RIVA__* (nor the seed's names for them) from the caller's
+    environment."""
     for name in list(os.environ):
-        if name.upper().startswith("RIVA__"):
+        if name.upper().startswith("RIVA__") or name in SEED_VARIABLES.values():
             monkeypatch.delenv(name)
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
 
 import pytest
 
@@ -309,3 +312,32 @@ def test_repository_source_record_in_either_shape(bucket, source, tmp_path):
     assert "neither the staged source nor one of its .riva files" in verify.source_record_problems(tmp_path, staged)[0]
     record.unlink()
     assert "is missing" in verify.source_record_problems(tmp_path, staged)[0]
+
+
+UPLOAD_PART = 5 << 20  # the smallest part boto3's transfer manager makes
+
+
+@pytest.mark.parametrize("size", [1000, 2 * UPLOAD_PART + 5])  # one PutObject; three UploadParts
+def test_uploads_carry_each_bodys_sha256_for_the_store_to_check(bucket, tmp_path, size):
+    """moto stores the checksum but does not reject a wrong one; S3 does (BadDigest): checked here is that every
+    request sends the right one."""
+    data = (RIVA * (size // len(RIVA) + 1))[:size]
+    path = tmp_path / "model.riva"
+    path.write_bytes(data)
+    store = bucket.connect(part_size=UPLOAD_PART)
+    sent: list[tuple[int, str | None]] = []
+
+    def record(request, **_kw):
+        if request.method == "PUT":
+            part = re.search(r"partNumber=(\d+)", request.url)
+            value = request.headers.get("x-amz-checksum-sha256")
+            sent.append((int(part.group(1)) if part else 1, value.decode() if isinstance(value, bytes) else value))
+
+    store.client.meta.events.register("before-send.s3", record)
+    store.upload(path, bucket.bucket, "models/model.riva", sha(data))
+    b64 = lambda b: base64.b64encode(hashlib.sha256(b).digest()).decode()  # noqa: E731
+    n_parts = -(-size // UPLOAD_PART)
+    assert sorted(sent) == [(n, b64(data[(n - 1) * UPLOAD_PART:n * UPLOAD_PART])) for n in range(1, n_parts + 1)]
+    head = store.client.head_object(Bucket=bucket.bucket, Key="models/model.riva", ChecksumMode="ENABLED")
+    if n_parts == 1:
+        assert head["ChecksumSHA256"] == b64(data)  # the whole object's, as S3 keeps it

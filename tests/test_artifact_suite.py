@@ -99,6 +99,31 @@ def test_a_bad_artifact_fails_the_phase_with_the_reason_and_stops_later_ones(sui
     result.stdout.fnmatch_lines(["*unsafe member '../../evil.riva'*", "040 deploy*NOT_RUN*"])
 
 
+def test_a_given_model_repo_with_no_artifact_skips_the_phase_and_later_ones_run(suite, monkeypatch, tmp_path):
+    """The GPU workflows: RIVA__MODEL_REPO and no RIVA__ARTIFACT, riva-lite unable to pack (no lite extra)."""
+    monkeypatch.delenv("RIVA__ARTIFACT")
+    monkeypatch.setenv("RIVA__MODEL_REPO", str(tmp_path))
+    monkeypatch.setenv("RIVALITE_MODEL", str(tmp_path / "no-model"))  # packing riva-lite's archive would fail
+    suite.makeconftest(PLUGINS)
+    suite.makepyfile(test_040_deploy="def test_deploy():\n    pass\n")
+    result = suite.runpytest("-rs", "-p", "no:randomly")
+    result.assert_outcomes(passed=1, skipped=4)
+    result.stdout.fnmatch_lines([f"*RIVA__MODEL_REPO={tmp_path} is given and RIVA__ARTIFACT is not*nothing to stage*"])
+    assert not (suite.path / "reports" / "plan.json").exists()  # no S3 server started, nothing packed
+
+
+def test_riva_lite_unable_to_pack_fails_the_phase_with_what_to_set(suite, monkeypatch, tmp_path):
+    monkeypatch.delenv("RIVA__ARTIFACT")
+    monkeypatch.setenv("RIVALITE_MODEL", str(tmp_path / "no-model"))  # as riva-lite without its pinned model
+    suite.makeconftest(PLUGINS + SAME)
+    suite.makepyfile(test_040_deploy="def test_deploy():\n    pass\n")
+    result = suite.runpytest("-p", "no:randomly")
+    result.assert_outcomes(errors=4, skipped=1)
+    result.stdout.fnmatch_lines(["*riva-lite cannot pack its own*no-model does not exist*set RIVA__ARTIFACT*"
+                                 "RIVA__BUCKET*RIVA__MODEL_REPO*lite extra*", "040 deploy*NOT_RUN*"])
+    assert "Traceback" not in result.stdout.str() and "RivaLiteError" not in result.stdout.str()
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("rivalite") is None, reason="riva-lite is not installed")
 def test_embedded_default_stages_riva_lite(suite, monkeypatch):

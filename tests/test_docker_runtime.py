@@ -214,3 +214,16 @@ def test_require_docker_fails_a_run_where_no_docker_test_ran(suite_dir, monkeypa
     result = suite_dir.runpytest_subprocess("-p", "no:cacheprovider")
     assert result.ret == 1
     result.stdout.fnmatch_lines(["*no docker-marked test passed*"])
+
+
+def test_start_riva_gets_only_nvidias_flags_and_the_ready_timeout_through_the_environment(tmp_path, monkeypatch):
+    from rivalite import launcher
+
+    s = spec(tmp_path, ready_timeout_s=90)
+    assert not [a for a in s.argv if a.startswith("--triton-ready-timeout")]  # NVIDIA's start-riva has no such flag
+    assert s.env[rt.READY_TIMEOUT_ENV] == "90" and rt.READY_TIMEOUT_ENV == launcher.READY_TIMEOUT_ENV
+    monkeypatch.setenv(launcher.READY_TIMEOUT_ENV, "90")
+    assert launcher.parse_args(s.argv[1:]).triton_ready_timeout == 90  # riva-lite's launcher reads it
+    assert launcher.parse_args(["--triton-ready-timeout=5"]).triton_ready_timeout == 5  # the flag still wins
+    monkeypatch.delenv(launcher.READY_TIMEOUT_ENV)
+    assert launcher.parse_args([]).triton_ready_timeout == 180

@@ -10,6 +10,7 @@ import pytest
 import testinfra
 
 from rivaverify import preflight
+from tests.conftest import ROOT
 
 # nvidia-smi --query-gpu=index,name,driver_version,memory.total,compute_cap --format=csv,noheader,nounits
 SMI_CSV = "0, NVIDIA H100 80GB HBM3, 550.54.15, 81559, 9.0\n1, NVIDIA H100 80GB HBM3, 550.54.15, 81559, 9.0\n"
@@ -86,3 +87,19 @@ def test_preflight_suite_names_a_taken_port_and_its_owner(pytester, monkeypatch)
     facts = json.loads((pytester.path / "state" / "010.json").read_text())["facts"]
     assert facts["ports_listening"][f"riva grpc {port}"] is True
     assert facts["os"]["os"] == "linux"
+
+
+def test_docker_engine_check_skips_a_dry_run_and_says_the_next_step_once(suite_dir, monkeypatch, tmp_path):
+    """Phase 010 with target docker and no engine: --dry-run contacts nothing; a real run fails saying once
+    what to do."""
+    monkeypatch.setenv("RIVA__TARGET", "docker")
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    suite_dir.makepyfile(test_010_preflight=(ROOT / "suites" / "test_010_preflight.py").read_text())
+    dry = suite_dir.runpytest("-k", "docker_engine", "--dry-run", "-rs", "-p", "no:randomly")
+    dry.assert_outcomes(skipped=1)
+    dry.stdout.fnmatch_lines(["SKIPPED*test_010_preflight.py:*: dry run"])
+    live = suite_dir.runpytest("-k", "docker_engine", "-p", "no:randomly")
+    live.assert_outcomes(failed=1)
+    live.stdout.fnmatch_lines([f"phase 010 preflight failed: *no Docker engine reachable at unix://{tmp_path}/*"])
+    failed = [line for line in live.outlines if line.startswith("phase 010 preflight failed")]
+    assert failed[0].count("start dockerd") == 1, failed[0]

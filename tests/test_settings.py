@@ -90,3 +90,25 @@ def test_invalid_settings_stop_the_run_before_any_test(suite_dir, monkeypatch):
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*RIVA__TARGET='kubernetes'*'local', 'docker' or 'endpoint'*"])
     assert not (suite_dir.path / "ran").exists()
+
+
+def test_the_seeds_variables_fill_the_s3_settings_left_unset(tmp_path, monkeypatch):
+    """As `rivaverify stage`: RIVA__* (environment or .env) first, then the seed's name (environment or .env)."""
+    from rivaverify import stage
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NVIDIA_DRIVERS_S3_BUCKET", "team-riva")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    (tmp_path / ".env").write_text("AWS_ENDPOINT_URL_S3=http://127.0.0.1:9000\n")
+    cfg = s.load()
+    assert (cfg.bucket, cfg.aws_region, cfg.s3_endpoint_url) == ("team-riva", "eu-west-1", "http://127.0.0.1:9000")
+    (tmp_path / ".env").write_text("RIVA__BUCKET=from-dotenv\n")
+    monkeypatch.setenv("RIVA__AWS_REGION", "us-west-2")
+    cfg = s.load()
+    assert (cfg.bucket, cfg.aws_region, cfg.s3_endpoint_url) == ("from-dotenv", "us-west-2", None)
+    assert s.load({"bucket": "from-option"}).bucket == "from-option"
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "minio:9000")
+    with pytest.raises(s.SettingsError, match=r"RIVA__S3_ENDPOINT_URL \(or AWS_ENDPOINT_URL_S3\)='minio:9000'"):
+        s.load()
+    stage_names = {d[0]: d[1] for d in stage.DEFAULTS.values()}  # the same names as the CLI's
+    assert all(stage_names[s.env_name(f)] == seed for f, seed in s.SEED_VARIABLES.items())

@@ -78,3 +78,10 @@ def test_release_gate_runs_pytest_production():
     assert gate["needs"] == "tests" and gate["env"]["RIVA__TARGET"] == "docker"
     assert steps_running(gate, "pytest suites/ -m production")
     assert steps_running(wf["jobs"]["tests"], "pytest tests/")
+
+
+@pytest.mark.parametrize("name", ["nightly-gpu.yml", "release-gate.yml"])
+def test_gpu_jobs_request_the_gpus_and_pass_phase_020_its_settings(name):
+    env = load(name)["jobs"]["production"]["env"]
+    assert env["RIVA__REQUIRE_GPU"] == "true" and env["RIVA__DOCKER_GPUS"] == "all"  # not auto: no runtime guess
+    assert env["RIVA__MODEL_REPO"] and {"RIVA__ARTIFACT", "RIVA__BUCKET"} <= set(env)

@@ -86,4 +86,13 @@ def riva_lite_archive(out_dir: Path) -> Path:
         raise ArtifactError("no artifact to stage: RIVA__ARTIFACT is unset and riva-lite is not installed "
                             "(pip install -e '.[lite]'); set RIVA__ARTIFACT to a deployable archive (path or "
                             "s3:// URI) or to a staged s3:// prefix") from exc
-    return Path(rivalite.pack(out_dir))
+    from rivalite.errors import RivaLiteError
+
+    try:
+        return Path(rivalite.pack(out_dir))
+    except RivaLiteError as exc:  # e.g. the lite extra (its pinned model) is not installed
+        raise ArtifactError(f"no artifact to stage: RIVA__ARTIFACT is unset and riva-lite cannot pack its own "
+                            f"({exc}); set RIVA__ARTIFACT to a deployable archive (path or s3:// URI) or a staged "
+                            "s3:// prefix (RIVA__BUCKET: the bucket to stage into), set RIVA__MODEL_REPO to "
+                            "deploy a repository with nothing to stage, or install the lite extra "
+                            "(pip install -e '.[lite]')") from exc

@@ -166,8 +166,9 @@ class S3Store:
                    Metadata={"sha256": sha256}, ChecksumSHA256=_b64(sha256))
 
     def upload(self, path: Path, bucket: str, key: str, sha256: str, bar: Bar | None = None) -> None:
+        """Each request (PutObject, or UploadPart per part) carries its body's SHA-256 for the store to check."""
         self._call("upload", s3_uri(bucket, key), self.client.upload_file, str(path), bucket, key,
-                   ExtraArgs={"Metadata": {"sha256": sha256}}, Config=self.transfer,
+                   ExtraArgs={"Metadata": {"sha256": sha256}, "ChecksumAlgorithm": "SHA256"}, Config=self.transfer,
                    Callback=bar.update if bar is not None else None)
 
     def copy(self, src_bucket: str, src_key: str, etag: str, bucket: str, key: str, sha256: str,

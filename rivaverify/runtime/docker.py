@@ -25,6 +25,7 @@ SHIM_MOUNT = "/opt/riva-verify/shim"
 RIVA_PORTS = {"riva": 50051, "triton_http": 8000, "triton_grpc": 8001, "triton_metrics": 8002}
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 MEMLOCK_REFUSED = "error setting rlimit type 8"  # RLIMIT_MEMLOCK, from runc
+READY_TIMEOUT_ENV = "RIVALITE_TRITON_READY_TIMEOUT"  # riva-lite's start-riva: Triton's readiness deadline
 LOGIN_HINT = "run `docker login nvcr.io` (user $oauthtoken, your NGC API key) and try again"
 
 _LIVE: set[DockerRuntime] = set()
@@ -67,7 +68,8 @@ def quickstart(image: str, model_repo: Path, shim_dir: Path | None, log_path: Pa
                 "--metrics-port=8002"]
     else:
         argv = ["start-riva", "--riva-uri=0.0.0.0:50051", "--asr_service=true", "--nlp_service=false",
-                "--tts_service=false", f"--triton-ready-timeout={ready_timeout_s:g}"]
+                "--tts_service=false"]
+        env[READY_TIMEOUT_ENV] = f"{ready_timeout_s:g}"  # riva-lite's launcher reads it; Riva ignores it
     run = run_label or uuid.uuid4().hex
     return ContainerSpec(
         argv=argv, env=env, log_path=log_path, ports=dict(host_ports), image=image, model_dir=model_dir,
