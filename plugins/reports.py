@@ -40,8 +40,8 @@ def versions() -> dict[str, str]:
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     """Default report paths, set before pytest-html and junitxml read them."""
-    if hasattr(config, "workerinput"):
-        return
+    if hasattr(config, "workerinput") or config.option.collectonly:
+        return  # a worker, or a run that only lists tests: the last real run's reports stay
     reports = get_settings(config).reports_dir
     name = report_name(config)
     if hasattr(config.option, "htmlpath") and not config.option.htmlpath:

@@ -15,7 +15,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("riva", "riva-verify settings (each also RIVA__<NAME> in the environment or .env)")
     for name, field in Settings.model_fields.items():
         group.addoption(option_name(name), dest=f"riva_{name}", default=None, metavar="VALUE",
-                        help=f"{field.description} [{env_name(name)}]")
+                        help=f"{field.description} [{env_name(name)}]".replace("%", "%%"))  # argparse formats %
     group.addoption("--no-shim", dest="riva_shim", action="store_const", const="false",
                     help="deploy without the tritonserver shim, to show the launcher bug [RIVA__SHIM=false]")
     group.addoption("--dry-run", dest="riva_dry_run", action="store_const", const="true",

@@ -33,7 +33,7 @@ PHASES = (
         "riva-lite: `rivalite deploy ARTIFACT OUT_DIR`; Riva: `riva-deploy` the .rmir again",
     )),
     Phase("040", "deploy", "the shim, tritonserver's effective argv, readiness", (
-        "read the server log under reports/logs/ (the failure signature above says what it means)",
+        "read the server log (logs: on the last line; the failure signature above says what it means)",
         "check the shim: `rivaverify shim install DIR --model-repository REPO --print`, DIR/bin first on PATH",
         "the state file below records the readiness stage reached",
     )),

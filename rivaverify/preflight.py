@@ -92,7 +92,9 @@ def gpus(host: Any) -> list[dict[str, Any]] | None:
 
 
 def parse_topology(text: str) -> dict[str, str]:
-    """GPU pair -> link type from `nvidia-smi topo -m` (NV# is NVLink with # links)."""
+    """GPU pair -> link type from `nvidia-smi topo -m` (NV# is NVLink with # links). Recent drivers underline
+    the header with terminal escapes, also into a pipe: they are removed first."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text)
     rows = [line.split() for line in text.splitlines() if line.startswith("GPU")]
     if not rows:
         return {}

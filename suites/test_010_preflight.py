@@ -95,6 +95,9 @@ def gpu_list(host, settings):
         if needs_gpu(settings):
             pytest.fail(f"no NVIDIA GPU found (nvidia-smi {'missing' if found is None else 'lists none'}), but "
                         f"target {settings.target} with image {settings.image} needs one: install the driver")
+        if settings.target == "endpoint":
+            pytest.skip("no GPU visible on the host checked; target endpoint: set RIVA__HOST_URL to the server's "
+                        "host (ssh://...) to check its GPUs, and RIVA__REQUIRE_GPU=true to make this a failure")
         pytest.skip(f"no GPU on this host; target {settings.target} "
                     f"({settings.image or 'riva-lite'}) runs on the CPU")
     return found

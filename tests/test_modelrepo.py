@@ -45,8 +45,12 @@ def test_phase_030_fails_naming_the_file_and_stops_later_phases(pytester, monkey
     monkeypatch.setenv("RIVA__STATE_DIR", str(pytester.path / "state"))
     monkeypatch.setenv("RIVA__REPORTS_DIR", str(pytester.path / "reports"))
     monkeypatch.chdir(ROOT)
-    result = pytester.runpytest_subprocess(str(ROOT / "suites" / "test_030_modelrepo.py"), "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=5, failed=1)
+    result = pytester.runpytest_subprocess(str(ROOT / "suites" / "test_030_modelrepo.py"),
+                                           str(ROOT / "suites" / "test_040_deploy.py"), "-p", "no:cacheprovider")
+    outcomes = result.parseoutcomes()
+    assert outcomes["passed"] == 5 and outcomes["failed"] == 1 and outcomes["skipped"] >= 1, outcomes
     result.stdout.fnmatch_lines([f"*{bad}*", "*riva-verify next steps*", "phase 030 modelrepo failed*"])
+    result.stdout.fnmatch_lines(["*040*not run*"])
+    assert json.loads((pytester.path / "state" / "040.json").read_text())["status"] == "not_run"
     state = json.loads((pytester.path / "state" / "030.json").read_text())
     assert state["status"] == "failed" and str(bad) in state["failures"][0]["message"] + json.dumps(state)

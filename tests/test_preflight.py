@@ -36,6 +36,9 @@ def test_parse_gpus():
 
 def test_parse_topology():
     assert preflight.parse_topology(TOPO) == {"GPU0-GPU1": "NV18"}
+    # recent drivers underline the header with terminal escapes, also when piped
+    underlined = TOPO.replace("\tGPU0\tGPU1", "\x1b[4m\tGPU0\tGPU1", 1).replace("GPU NUMA ID", "GPU NUMA ID\x1b[0m", 1)
+    assert preflight.parse_topology(underlined) == {"GPU0-GPU1": "NV18"}
 
 
 def test_parse_meminfo_and_df():

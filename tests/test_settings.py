@@ -112,3 +112,14 @@ def test_the_seeds_variables_fill_the_s3_settings_left_unset(tmp_path, monkeypat
         s.load()
     stage_names = {d[0]: d[1] for d in stage.DEFAULTS.values()}  # the same names as the CLI's
     assert all(stage_names[s.env_name(f)] == seed for f, seed in s.SEED_VARIABLES.items())
+
+
+def test_pytest_help_lists_every_setting_as_an_option():
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "pytest", "--help"], cwd=ROOT, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    missing = [s.option_name(n) for n in s.Settings.model_fields if s.option_name(n) not in r.stdout]
+    assert not missing, missing
