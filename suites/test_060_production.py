@@ -229,7 +229,7 @@ def test_encodings_and_rates(riva, formats, settings, thresholds, record_figure)
 def test_server_survives_bad_input(riva, clips, settings, record_fact):
     """Each bad request gets a clear gRPC error (never a crash or a hang); the server keeps serving."""
     utt, pcm = clips[0]
-    lang, model = settings.language_code, settings.model_name or ""
+    lang, model = utt.lang or settings.language_code, settings.model_name or ""
     cfg = lambda **kw: client.config(pcm, kw.pop("lang", lang), model=model, **kw)  # noqa: E731
     wav = utt.path.read_bytes()
     big = bytes(65 * 1024 * 1024)  # 35 min of silence: over riva-lite's 64 MiB and gRPC's default 4 MiB
