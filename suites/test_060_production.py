@@ -198,9 +198,14 @@ def test_concurrent_streams(riva, deployment, target_host, stream_clips, streame
     if before is not None:
         record_figure("server_rss_mb", round(after, 1), "MiB", before=round(before, 1))
     assert not worse, f"WER degrades under {n} concurrent streams: {worse}"
+    assert merged["final"] is not None, f"no final latency was measured with {n} streams"
     assert merged["final"].p95 <= thresholds.max_final_p95_ms, (
         f"with {n} streams the final latency p95 is {merged['final'].p95:.0f} ms, over "
         f"{thresholds.max_final_p95_ms} ms")
+    if merged["partial"] is not None:
+        assert merged["partial"].p95 <= thresholds.max_partial_p95_ms, (
+            f"with {n} streams the partial latency p95 is {merged['partial'].p95:.0f} ms, over "
+            f"{thresholds.max_partial_p95_ms} ms")
 
 
 @pytest.fixture(scope="module")
