@@ -35,7 +35,9 @@ def _run(words: list[str], phrase: list[str]) -> int:
 
 def lost(finals: list[str], offline: str, per_boundary: int = 1) -> str:
     """Words the finals drop or add against the offline transcript (a word-by-word alignment), beyond
-    `per_boundary` words per boundary between finals; '' when within."""
+    `per_boundary` words per boundary between finals; '' when within. One word split in two or two merged
+    into one (`nearly` / `need to`: a substitution next to a one-word insertion or deletion) is a
+    misrecognition, not a lost or added word."""
     segments = [f for f in finals if normalize(f)]
     ref, hyp = normalize(offline), normalize(" ".join(segments))
     allowed = per_boundary * max(0, len(segments) - 1)
@@ -44,10 +46,29 @@ def lost(finals: list[str], offline: str, per_boundary: int = 1) -> str:
     else:
         out = jiwer.process_words(ref, hyp)
         r, h = out.references[0], out.hypotheses[0]
-        chunks = out.alignments[0]
+        chunks = _without_splits(out.alignments[0])
         dropped = [w for c in chunks if c.type == "delete" for w in r[c.ref_start_idx:c.ref_end_idx]]
         added = [w for c in chunks if c.type == "insert" for w in h[c.hyp_start_idx:c.hyp_end_idx]]
     if len(dropped) + len(added) <= allowed:
         return ""
     return (f"{len(dropped)} words lost {dropped} and {len(added)} added {added} against the offline "
             f"transcript, {allowed} allowed for {len(segments)} segments")
+
+
+def _without_splits(chunks: list) -> list:
+    """The alignment less one-word insertions and deletions that pair with a one-word substitution
+    beside them (each substitution pairs once)."""
+    used, out = set(), []
+    for i, c in enumerate(chunks):
+        if c.type in ("delete", "insert") and _size(c) == 1:
+            pair = [j for j in (i - 1, i + 1) if 0 <= j < len(chunks) and j not in used
+                    and chunks[j].type == "substitute" and _size(chunks[j]) == 1]
+            if pair:
+                used.add(pair[0])
+                continue
+        out.append(c)
+    return out
+
+
+def _size(chunk) -> int:
+    return max(chunk.ref_end_idx - chunk.ref_start_idx, chunk.hyp_end_idx - chunk.hyp_start_idx)
