@@ -16,8 +16,8 @@ from riva.client import ASRService, AudioEncoding
 from riva.client.proto import riva_asr_pb2
 
 from rivaverify import preflight
-from rivaverify.asr import audio, charts, client, corpus, streams
-from rivaverify.asr.latency import merge
+from rivaverify.asr import audio, charts, client, corpus, segments, streams
+from rivaverify.asr.latency import merge, stats
 from rivaverify.asr.wer import normalize, score, wer
 
 pytestmark = pytest.mark.production
@@ -38,11 +38,14 @@ def clips(utterances):
 
 @pytest.fixture(scope="module")
 def offline(riva, clips, settings):
-    """Every corpus clip through Recognize, timed."""
+    """Every corpus clip through Recognize, timed, after one untimed warm-up call."""
+    def cfg(utt, pcm):
+        return client.config(pcm, utt.lang or settings.language_code, model=settings.model_name or "")
+
+    _call("warm-up Recognize", client.recognize, riva, clips[0][1], cfg(*clips[0]))
     results = []
     for utt, pcm in clips:
-        cfg = client.config(pcm, utt.lang or settings.language_code, model=settings.model_name or "")
-        results.append((utt, pcm, _call(f"Recognize of {utt.id}", client.recognize, riva, pcm, cfg)))
+        results.append((utt, pcm, _call(f"Recognize of {utt.id}", client.recognize, riva, pcm, cfg(utt, pcm))))
     return results
 
 
@@ -93,15 +96,18 @@ def test_offline_latency_and_rtfx(offline, thresholds, record_figure):
     slowest = max(offline, key=lambda x: x[2].seconds)
     record_figure("offline.rtfx", round(rtfx, 2), "x", audio_s=round(audio_s, 2), wall_s=round(sum(seconds), 2))
     record_figure("offline.max_response_s", round(slowest[2].seconds, 3), "s", utterance=slowest[0].id)
+    st = stats([x * 1000 for x in seconds])
+    record_figure("offline.latency", round(st.p95, 1), "ms", **{k: round(v, 1) for k, v in vars(st).items()})
     assert rtfx >= thresholds.min_rtfx, f"offline RTFx {rtfx:.1f} below {thresholds.min_rtfx}"
     assert slowest[2].seconds <= thresholds.max_response_s, (
         f"Recognize of {slowest[0].id} ({slowest[1].duration_s:.1f} s) took {slowest[2].seconds:.2f} s, "
         f"bound {thresholds.max_response_s} s")
 
 
-def test_streaming_contract(streamed, offline, thresholds, settings, record_fact):
+def test_streaming_contract(streamed, offline, settings, record_fact):
     broken = []
     offline_text = {u.id: r.transcript for u, _, r in offline}
+    reference = {u.id: u.text for u, _, _ in offline}
     for s in streamed:
         name = s.utterance.id
         if s.error:
@@ -114,20 +120,16 @@ def test_streaming_contract(streamed, offline, thresholds, settings, record_fact
             continue
         if s.audio.duration_s >= 2 and not [p for p in st.partials if p.chunks_sent < len(st.sent_at)]:
             broken.append(f"{name}: no interim result arrived while audio was being sent")
-        texts = [" ".join(f.transcript.split()) for f in finals]
-        repeated = [a for a, b in zip(texts, texts[1:], strict=False) if a and a == b]
-        if repeated:
-            broken.append(f"{name}: a final repeats the one before it: {repeated[0]!r}")
+        texts = [f.transcript for f in finals]
+        broken += [f"{name}: {r}" for r in segments.repeats(texts, reference[name] or offline_text[name])]
+        if lost := segments.lost(texts, offline_text[name]):
+            broken.append(f"{name}: {lost}")
         if abs(finals[-1].audio_processed - s.audio.duration_s) > chunk_s + 0.05:
             broken.append(f"{name}: audio_processed of the last final is {finals[-1].audio_processed:.2f} s, "
                           f"the clip is {s.audio.duration_s:.2f} s: the end of the stream got no final")
         order = [f.audio_processed for f in finals]
         if order != sorted(order):
             broken.append(f"{name}: audio_processed of the finals goes back: {order}")
-        lost = wer(offline_text[name], st.transcript) if offline_text[name] else 0.0
-        if lost > thresholds.max_wer:
-            broken.append(f"{name}: the finals lose or repeat words across segments: {st.transcript!r} vs "
-                          f"offline {offline_text[name]!r} (WER {lost:.2f})")
         if s.timing.pairing != "per chunk":
             broken.append(f"{name}: {s.timing.flags[0]}")
     record_fact("streams", [{"id": s.utterance.id, "chunks": len(s.streamed.sent_at) if s.streamed else 0,
@@ -196,9 +198,14 @@ def test_concurrent_streams(riva, deployment, target_host, stream_clips, streame
     if before is not None:
         record_figure("server_rss_mb", round(after, 1), "MiB", before=round(before, 1))
     assert not worse, f"WER degrades under {n} concurrent streams: {worse}"
+    assert merged["final"] is not None, f"no final latency was measured with {n} streams"
     assert merged["final"].p95 <= thresholds.max_final_p95_ms, (
         f"with {n} streams the final latency p95 is {merged['final'].p95:.0f} ms, over "
         f"{thresholds.max_final_p95_ms} ms")
+    if merged["partial"] is not None:
+        assert merged["partial"].p95 <= thresholds.max_partial_p95_ms, (
+            f"with {n} streams the partial latency p95 is {merged['partial'].p95:.0f} ms, over "
+            f"{thresholds.max_partial_p95_ms} ms")
 
 
 @pytest.fixture(scope="module")
@@ -232,7 +239,7 @@ def test_encodings_and_rates(riva, formats, settings, thresholds, record_figure)
 def test_server_survives_bad_input(riva, clips, settings, record_fact):
     """Each bad request gets a clear gRPC error (never a crash or a hang); the server keeps serving."""
     utt, pcm = clips[0]
-    lang, model = settings.language_code, settings.model_name or ""
+    lang, model = utt.lang or settings.language_code, settings.model_name or ""
     cfg = lambda **kw: client.config(pcm, kw.pop("lang", lang), model=model, **kw)  # noqa: E731
     wav = utt.path.read_bytes()
     big = bytes(65 * 1024 * 1024)  # 35 min of silence: over riva-lite's 64 MiB and gRPC's default 4 MiB

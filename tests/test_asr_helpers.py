@@ -58,3 +58,19 @@ def test_audio_chunks_cover_the_pcm(tmp_path):
     bad.write_bytes(b"RIFF nonsense")
     with pytest.raises(ValueError, match="bad.wav: cannot decode audio"):
         audio.load_pcm16(bad)
+
+
+def test_streams_ask_for_each_clips_language(monkeypatch, tmp_path):
+    from rivaverify.asr import client, streams
+
+    asked = []
+
+    def stream(auth, a, cfg, **kw):
+        asked.append(cfg.language_code)
+        return client.Streamed(sent_at=[0.0], seconds=0.1)
+
+    monkeypatch.setattr(client, "stream", stream)
+    pcm = audio.Audio(tmp_path / "x.wav", bytes(3200), 16000, 1)
+    clips = [(corpus.Utterance(pcm.path, "", 0.1, lang), pcm) for lang in ("de-DE", None)]
+    streams.run(None, clips, "en-US", 100, realtime=False)
+    assert asked == ["de-DE", "en-US"]

@@ -28,12 +28,13 @@ class StreamRun:
 def run(auth: Any, clips: list[tuple[Utterance, Audio]], language_code: str, chunk_ms: int,
         parallel: int = 1, realtime: bool = True, interim: bool = True, model: str = "",
         timeout_s: float = 120) -> list[StreamRun]:
-    """Stream every clip (`parallel` at a time); errors are kept per stream, not raised."""
+    """Stream every clip (`parallel` at a time), each in its utterance's `lang`, else `language_code`;
+    errors are kept per stream, not raised."""
 
     def one(item: tuple[Utterance, Audio]) -> StreamRun:
         utt, audio = item
         out = StreamRun(utt, audio)
-        cfg = client.config(audio, language_code, model=model)
+        cfg = client.config(audio, utt.lang or language_code, model=model)
         try:
             out.streamed = client.stream(auth, audio, cfg, chunk_ms=chunk_ms, realtime=realtime,
                                          interim=interim, timeout=timeout_s + audio.duration_s)
