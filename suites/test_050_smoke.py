@@ -20,7 +20,7 @@ def _call(what, fn, *args, **kwargs):
 
 def test_recognize(riva, smoke_clip, settings, thresholds, record_figure):
     utt, audio = smoke_clip
-    cfg = client.config(audio, settings.language_code, model=settings.model_name or "")
+    cfg = client.config(audio, utt.lang or settings.language_code, model=settings.model_name or "")
     result = _call("Recognize", client.recognize, riva, audio, cfg, timeout=thresholds.max_response_s * 3)
     score = wer(utt.text, result.transcript)
     record_figure("recognize.wer", round(score, 4), transcript=result.transcript, reference=utt.text)
@@ -35,7 +35,7 @@ def test_recognize(riva, smoke_clip, settings, thresholds, record_figure):
 
 def test_streaming_recognize(riva, smoke_clip, settings, thresholds, record_figure):
     utt, audio = smoke_clip
-    cfg = client.config(audio, settings.language_code, model=settings.model_name or "")
+    cfg = client.config(audio, utt.lang or settings.language_code, model=settings.model_name or "")
     result = _call("StreamingRecognize", client.stream, riva, audio, cfg, chunk_ms=100, interim=True,
                    timeout=thresholds.max_response_s * 3 + audio.duration_s)
     assert result.finals, f"no response with is_final came back for {utt.id} ({len(result.received)} responses)"

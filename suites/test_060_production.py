@@ -139,6 +139,19 @@ def test_streaming_contract(streamed, offline, settings, record_fact):
     assert not broken, "streaming contract broken:\n  " + "\n  ".join(broken)
 
 
+def test_streaming_wer(streamed, thresholds, record_figure):
+    """The streamed transcripts (finals joined) against the references, corpus-level, within the same bound."""
+    ok = [s for s in streamed if s.streamed is not None and s.utterance.text.strip()]
+    assert ok, "no stream with a reference text finished"
+    total = score([s.utterance.text for s in ok], [s.streamed.transcript for s in ok])
+    record_figure("streaming.wer", round(total.wer, 4), utterances=len(ok), words=total.reference_words,
+                  substitutions=total.substitutions, deletions=total.deletions, insertions=total.insertions)
+    assert total.wer <= thresholds.max_wer, (
+        f"streaming WER {total.wer:.3f} over {thresholds.max_wer}; worst: "
+        + "; ".join(f"{s.utterance.id} {s.wer:.2f} heard {s.streamed.transcript!r}"
+                    for s in sorted(ok, key=lambda s: -(s.wer or 0))[:WORST]))
+
+
 def test_no_partials_when_interim_results_are_off(riva, stream_clips, settings):
     runs = streams.run(riva, stream_clips[-1:], settings.language_code, settings.chunk_ms, interim=False,
                        model=settings.model_name or "")
