@@ -70,7 +70,8 @@ def locust(host: str, n: int, seconds: float) -> dict:
                               "--riva-corpus", str(HERE / "one_clip.json"), "--riva-max-p95-partial-ms", "1e9",
                               "--riva-max-p95-final-ms", "1e9"], seconds)
         rows = {s["name"]: s for s in json.loads(Path(f"{out}.json").read_text())}
-    times = [float(ms) for name in ("partial", "final") for ms, k in rows[name]["response_times"].items()
+    kinds = ("partial", "final", "final_after_last_chunk")
+    times = [float(ms) for name in kinds for ms, k in rows.get(name, {}).get("response_times", {}).items()
              for _ in range(k)]
     s = stats(times)
     return {"streams": rows["stream"]["num_requests"], "responses": s.n, "p50": s.p50, "p95": s.p95,
