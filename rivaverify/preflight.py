@@ -63,6 +63,15 @@ def port_owner(host: Any, port: int) -> str:
     return f"{m.group(1)} (pid {m.group(2)})" if m else out.stdout.strip()
 
 
+RIVA_PROCESSES = ("riva", "triton", "python", "docker-proxy")  # python: riva-lite; docker-proxy: a published port
+
+
+def is_riva_process(owner: str) -> bool:
+    """Whether a port owner (as port_owner names it) can be a Riva deployment's server."""
+    name = owner.split(" (pid")[0].lower()
+    return any(k in name for k in RIVA_PROCESSES)
+
+
 def parse_gpus(csv_text: str) -> list[dict[str, Any]]:
     """Rows of `nvidia-smi --query-gpu=<GPU_QUERY> --format=csv,noheader,nounits`."""
     gpus = []

@@ -61,6 +61,11 @@ def test_ports(host, settings, record_fact):
             pytest.skip(f"endpoint {settings.host} is not on the host whose sockets this run can see")
         assert state["riva grpc"], (
             f"nothing listens on {settings.host}, the endpoint to attach to: start the deployment or fix RIVA__HOST")
+        owner = preflight.port_owner(host, ports["riva grpc"])
+        record_fact("riva_port_owner", owner or "unknown")
+        assert not owner or preflight.is_riva_process(owner), (
+            f"{settings.host} is held by {owner}, not a Riva server (riva_server, riva-lite, tritonserver or a "
+            "container's docker-proxy): fix RIVA__HOST")
         return
     taken = {n: ports[n] for n, listening in state.items() if listening}
     owners = {n: preflight.port_owner(host, p) for n, p in taken.items()}

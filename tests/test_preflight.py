@@ -106,3 +106,34 @@ def test_docker_engine_check_skips_a_dry_run_and_says_the_next_step_once(suite_d
     live.stdout.fnmatch_lines([f"phase 010 preflight failed: *no Docker engine reachable at unix://{tmp_path}/*"])
     failed = [line for line in live.outlines if line.startswith("phase 010 preflight failed")]
     assert failed[0].count("start dockerd") == 1, failed[0]
+
+
+def test_riva_process_names():
+    assert preflight.is_riva_process("riva_server (pid 12)") and preflight.is_riva_process("tritonserver (pid 3)")
+    assert preflight.is_riva_process("python3 (pid 7)") and preflight.is_riva_process("docker-proxy (pid 9)")
+    assert not preflight.is_riva_process("nginx (pid 5)")
+
+
+def test_endpoint_port_held_by_something_else_fails_naming_it(pytester, monkeypatch):
+    """Target endpoint: the port to attach to is held by a process that is no Riva server."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "open('/proc/self/comm', 'w').write('nginx'); import socket, sys; s = socket.socket();"
+         "s.bind(('127.0.0.1', 0)); s.listen(); print(s.getsockname()[1], flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(holder.stdout.readline())
+        for name, value in {"RIVA__TARGET": "endpoint", "RIVA__HOST": f"localhost:{port}",
+                            "RIVA__STATE_DIR": str(pytester.path / "state"),
+                            "RIVA__REPORTS_DIR": str(pytester.path / "reports")}.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.chdir(ROOT)
+        result = pytester.runpytest_subprocess(str(ROOT / "suites" / "test_010_preflight.py"), "-p", "no:cacheprovider")
+    finally:
+        holder.kill()
+        holder.wait(10)
+    result.stdout.fnmatch_lines([f"*localhost:{port} is held by nginx (pid {holder.pid}), not a Riva server*"])
