@@ -25,6 +25,7 @@ class Bundler:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.path: Path | None = None
+        self.started = time.time()
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, exitstatus: int) -> None:
@@ -32,7 +33,9 @@ class Bundler:
         if settings.dry_run or (exitstatus in GOOD_EXITS and not self.config.getoption("support_bundle")):
             return
         reports = settings.reports_dir
-        include = [("logs", reports / "logs"), ("state", settings.state_dir), ("reports", reports / "plan.json")]
+        # state files this run wrote (not those an earlier run left)
+        state = [p for p in sorted(settings.state_dir.glob("*.json")) if p.stat().st_mtime >= self.started - 1]
+        include = [("logs", reports / "logs"), *[("state", p) for p in state], ("reports", reports / "plan.json")]
         include += [("reports", p) for p in sorted(reports.glob("*.json")) if p.name != "plan.json"]
         out = reports / f"support-bundle-{time.strftime('%Y%m%d-%H%M%S')}.tar.gz"
         self.path = make_bundle(out, include, public_dict(settings), secret_values(settings))

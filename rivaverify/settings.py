@@ -13,6 +13,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 ENV_PREFIX = "RIVA__"
 
 
+DEFAULT_CORPUS = Path("audio/manifest.json")
+
+
 class Target(StrEnum):
     local = "local"  # riva-lite as local processes
     docker = "docker"  # a Riva image through the Docker SDK
@@ -111,7 +114,7 @@ class _Base(BaseSettings):
     shim: bool = Field(True, description="put the tritonserver shim first on PATH (false shows the bug)")
     language_code: str = Field("en-US", description="language the ASR checks ask for")
     model_name: str | None = Field(None, description="ASR model the deployment must list")
-    corpus: Path = Field(Path("audio/manifest.json"), description="corpus manifest (NeMo JSON lines)")
+    corpus: Path = Field(DEFAULT_CORPUS, description="corpus manifest (NeMo JSON lines)")
     formats: Path = Field(Path("audio/formats.json"), description="manifest of encodings and rates to check")
     chunk_ms: int = Field(100, ge=10, le=2000, description="streaming chunk length, ms (as the server's)")
     stream_utterances: int = Field(6, ge=0, description="corpus clips streamed at real time in 060 (0: all)")
@@ -157,6 +160,14 @@ class _Base(BaseSettings):
         host, sep, port = v.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError("must be HOST:PORT, e.g. localhost:50051")
+        return v
+
+    @field_validator("corpus")
+    @classmethod
+    def _corpus(cls, v: Path) -> Path:  # checked when given; the default is the project's own
+        if v != DEFAULT_CORPUS and not v.is_file():
+            raise ValueError(f"no such file (from {Path.cwd()}): give a NeMo JSON-lines manifest such as "
+                             "audio/manifest.json")
         return v
 
     @field_validator("host_url")

@@ -13,15 +13,25 @@ ROOT = Path(__file__).resolve().parents[1]
 USERS, SECONDS = 4, 20
 
 
-@pytest.fixture(scope="module")
-def load_run(riva, deployment, settings, plan):
-    reports = settings.reports_dir.resolve()
-    out = reports / "load-suite"
-    argv = [sys.executable, "-m", "locust", "-f", str(ROOT / "suites" / "locustfile.py"), "RivaStreamingUser",
-            "--host", deployment.host, "--headless", "-u", str(USERS), "-r", str(USERS), "-t", f"{SECONDS}s",
+def _argv(host: str, settings) -> tuple[list[str], Path]:
+    out = settings.reports_dir.resolve() / "load-suite"
+    return [sys.executable, "-m", "locust", "-f", str(ROOT / "suites" / "locustfile.py"), "RivaStreamingUser",
+            "--host", host, "--headless", "-u", str(USERS), "-r", str(USERS), "-t", f"{SECONDS}s",
             "--stop-timeout", "60", "--csv", str(out), "--html", f"{out}.html", "--json-file", str(out),
             "--riva-corpus", str(settings.corpus.resolve()), "--riva-max-p95-partial-ms", "1e9",
-            "--riva-max-p95-final-ms", "1e9"]
+            "--riva-max-p95-final-ms", "1e9"], out
+
+
+@pytest.fixture(scope="module")
+def load_run(request, settings, plan):
+    try:
+        deployment = request.getfixturevalue("deployment")
+        request.getfixturevalue("riva")
+    except pytest.skip.Exception:
+        if plan.dry_run:  # the deployment was planned; so is the load run
+            plan.run(_argv(settings.host, settings)[0])
+        raise
+    argv, out = _argv(deployment.host, settings)
     if not plan.run(argv):
         pytest.skip("dry run")
     result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=SECONDS + 180)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import tarfile
+import time
 
 PLANTED = {
     "RIVA__API_KEY": "planted-riva-api-key-7f3a",
@@ -37,6 +39,10 @@ def test_failed_run_writes_a_bundle_without_any_planted_secret(suite_dir, monkey
     for name, value in PLANTED.items():
         monkeypatch.setenv(name, value)
     suite_dir.makepyfile(test_040_deploy=SUITE)
+    stale = suite_dir.path / "state" / "060.json"  # left by an earlier run: not this run's
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_text("{}")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
     result = suite_dir.runpytest_subprocess()
     assert result.ret == 1
     bundles = list((suite_dir.path / "reports").glob("support-bundle-*.tar.gz"))
@@ -46,6 +52,7 @@ def test_failed_run_writes_a_bundle_without_any_planted_secret(suite_dir, monkey
     names = {n.split("/", 1)[1] for n in texts}
     assert {"environment.txt", "settings.json", "system.txt", "logs/riva.log", "state/040.json",
             "reports/plan.json"} <= names
+    assert "state/060.json" not in names
     assert "--model-repository must be specified" in next(t for n, t in texts.items() if n.endswith("riva.log"))
     env = next(t for n, t in texts.items() if n.endswith("environment.txt"))
     assert "MY_SERVICE_TOKEN=***" in env and "PATH=" in env

@@ -123,3 +123,13 @@ def test_pytest_help_lists_every_setting_as_an_option():
     assert r.returncode == 0, r.stderr[-2000:]
     missing = [s.option_name(n) for n in s.Settings.model_fields if s.option_name(n) not in r.stdout]
     assert not missing, missing
+
+
+def test_a_corpus_that_is_not_there_is_named_before_any_test(monkeypatch, tmp_path):
+    monkeypatch.setenv("RIVA__CORPUS", str(tmp_path / "nonexist.json"))
+    with pytest.raises(s.SettingsError, match=r"RIVA__CORPUS=.*nonexist.json.*no such file"):
+        s.load()
+    manifest = tmp_path / "mine.json"
+    manifest.write_text("")
+    monkeypatch.setenv("RIVA__CORPUS", str(manifest))
+    assert s.load().corpus == manifest

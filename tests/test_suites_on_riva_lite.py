@@ -201,6 +201,14 @@ def test_load_phase_runs_locust_and_its_statistics_add_up(tmp_path, work_dir):
     assert (run.reports / "load-suite_stats.csv").is_file() and run.leftovers() == []
 
 
+def test_dry_run_plans_the_load_run_and_runs_nothing(tmp_path, work_dir):
+    run = Run(tmp_path, work_dir)
+    result = run.pytest("-m", "load", "--dry-run")
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "-m locust -f" in result.stdout and "RivaStreamingUser" in result.stdout
+    assert not list(run.reports.glob("load-suite*")) and run.leftovers() == []
+
+
 def test_production_gate_passes_on_riva_lite(tmp_path, work_dir):
     """The release gate on the default target, with two clips streamed at real time to keep it short."""
     run = Run(tmp_path, work_dir, {"RIVA__STREAM_UTTERANCES": "2"})

@@ -10,6 +10,7 @@ and a locust process drove about half the streams per core that a plain grpc.aio
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
 import selectors
 import socket
@@ -70,6 +71,8 @@ def _selector() -> selectors.BaseSelector:
 class Engine:
     def __init__(self) -> None:
         self._hub_loop = gevent.get_hub().loop
+        self._to_hub: collections.deque = collections.deque()
+        self._hub_woken = False
         # While a greenlet waits on the engine, this keeps the hub from deciding it would wait forever
         self._waiting = 0
         self._awake = self._hub_loop.async_()
@@ -80,6 +83,15 @@ class Engine:
         self.loop: asyncio.AbstractEventLoop = self._wait(self._ready)
 
     def _main(self) -> None:
+        try:
+            loop = self._start_loop()
+        except BaseException as exc:  # the waiting greenlet gets the error instead of waiting forever
+            self.to_hub(self._ready.set_exception, exc)
+            return
+        self.to_hub(self._ready.set, loop)
+        loop.run_forever()
+
+    def _start_loop(self) -> asyncio.AbstractEventLoop:
         from grpc._cython import cygrpc
 
         # The loop's and gRPC's wake-up sockets are plain ones and gRPC's poller is an OS thread; the patched
@@ -92,12 +104,21 @@ class Engine:
             cygrpc.init_grpc_aio()  # starts the poller and binds this loop; never shut down: once per process
         finally:
             threading.Thread, socket.socketpair = patched
-        self.to_hub(self._ready.set, loop)
-        loop.run_forever()
+        return loop
 
     def to_hub(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run fn(*args) on gevent's hub (from the engine's thread)."""
-        self._hub_loop.run_callback_threadsafe(fn, *args)
+        """Run fn(*args) on gevent's hub (from the engine's thread). Calls queue up; one wake-up of the hub runs
+        all that are there (appended before the flag is read, so none is left behind)."""
+        self._to_hub.append((fn, args))
+        if not self._hub_woken:
+            self._hub_woken = True
+            self._hub_loop.run_callback_threadsafe(self._run_on_hub)
+
+    def _run_on_hub(self) -> None:
+        self._hub_woken = False
+        while self._to_hub:
+            fn, args = self._to_hub.popleft()
+            fn(*args)
 
     def run(self, make: Callable[[], Awaitable[T]]) -> T:
         """Await make() on the engine's loop; the calling greenlet sleeps meanwhile. Killing the greenlet
