@@ -88,7 +88,8 @@ HELP = {
 
 def parse_args(argv: list[str] | None = None) -> Config:
     p = argparse.ArgumentParser(
-        prog="rivagateway", formatter_class=argparse.ArgumentDefaultsHelpFormatter, description="WebSocket gateway in front of Riva ASR. Every option also reads "
+        prog="rivagateway", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="WebSocket gateway in front of Riva ASR. Every option also reads "
         f"{ENV_PREFIX}<NAME> (e.g. {ENV_PREFIX}RIVA); the key sent to Riva comes from {RIVA_API_KEY_ENV} only.")
     defaults = Config()
     for f in fields(Config):
