@@ -74,3 +74,13 @@ def test_streams_ask_for_each_clips_language(monkeypatch, tmp_path):
     clips = [(corpus.Utterance(pcm.path, "", 0.1, lang), pcm) for lang in ("de-DE", None)]
     streams.run(None, clips, "en-US", 100, realtime=False)
     assert asked == ["de-DE", "en-US"]
+
+
+def test_chunk_count_matches_the_chunks():
+    from pathlib import Path
+
+    from rivaverify.asr.audio import Audio
+
+    for n in (0, 1, 3199, 3200, 3201, 16000):
+        pcm = Audio(Path("x.wav"), b"\0" * (2 * n), 16000, 1)
+        assert pcm.chunk_count(100) == len(pcm.chunks(100)), n

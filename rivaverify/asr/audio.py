@@ -20,10 +20,17 @@ class Audio:
     def duration_s(self) -> float:
         return len(self.pcm) / 2 / self.channels / self.rate
 
+    def chunk_bytes(self, chunk_ms: float) -> int:
+        return max(1, int(self.rate * chunk_ms / 1000)) * 2 * self.channels
+
     def chunks(self, chunk_ms: float) -> list[bytes]:
         """The PCM cut into chunks of `chunk_ms` of audio (the last may be shorter)."""
-        size = max(1, int(self.rate * chunk_ms / 1000)) * 2 * self.channels
+        size = self.chunk_bytes(chunk_ms)
         return [self.pcm[i:i + size] for i in range(0, len(self.pcm), size)]
+
+    def chunk_count(self, chunk_ms: float) -> int:
+        """len(self.chunks(chunk_ms)), without cutting the audio."""
+        return -(-len(self.pcm) // self.chunk_bytes(chunk_ms))
 
 
 def load_pcm16(path: Path | str) -> Audio:

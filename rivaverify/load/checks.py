@@ -18,12 +18,11 @@ def problems(stats: Any, options: Any, peak_streams: int, streaming_share: float
     if ratio > options.riva_max_fail_ratio:
         out.append(f"failure ratio {ratio:.3f} over {options.riva_max_fail_ratio}")
     bounds = {"partial": options.riva_max_p95_partial_ms, "final": options.riva_max_p95_final_ms}
-    for (name, kind), entry in sorted(stats.entries.items(), key=lambda e: (list(bounds).index(e[0][0])
-                                                                             if e[0][0] in bounds else 9, e[0])):
-        bound = bounds.get(name)
-        if bound is not None and entry.num_requests and entry.get_response_time_percentile(0.95) > bound:
-            p95 = entry.get_response_time_percentile(0.95)
-            out.append(f"{name} p95 {p95:.0f} ms over {bound:.0f} ms" + (f" ({kind})" if kind != "grpc" else ""))
+    for name, bound in bounds.items():
+        for (entry_name, kind), entry in sorted(stats.entries.items()):
+            p95 = entry.get_response_time_percentile(0.95) if entry_name == name and entry.num_requests else 0
+            if p95 > bound:
+                out.append(f"{name} p95 {p95:.0f} ms over {bound:.0f} ms" + (f" ({kind})" if kind != "grpc" else ""))
     wanted = options.riva_min_streams or (max(1, math.floor((options.num_users or 0) * streaming_share))
                                           if options.num_users and streaming_share else 0)
     if peak_streams < wanted:

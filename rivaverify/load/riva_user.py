@@ -98,7 +98,7 @@ class RivaStreamingUser(_RivaUser):
     def stream(self):
         opts = self.environment.parsed_options
         utt, pcm = random.choice(self.clips)
-        chunks = len(pcm.chunks(opts.riva_chunk_ms))
+        chunks = pcm.chunk_count(opts.riva_chunk_ms)
         early = []  # responses that came before their chunk was sent
 
         def on_response(streamed, _response):  # on the engine's thread: the event goes to gevent's hub
