@@ -1,35 +1,23 @@
-"""Talking to a rivagateway (its WebSocket stream, /ping, /health, /metrics), checking its event contract,
-and running one as a process. Used by phase 070, the locust user and the benchmarks."""
+"""A client of a rivagateway: its URLs and key headers, the WebSocket stream (connect, send, read every event),
+HTTP GETs of /ping, /health and /metrics, and per-event latency."""
 
 from __future__ import annotations
 
-import ctypes
 import json
 import math
-import os
-import re
-import signal
 import ssl
 import struct
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import websocket
 
-from rivaverify.runtime.local import terminate
-
 STREAM_PATH = "/v1/stream"
-READY = "rivagateway listening on "
-EVENT_KEYS = {"type": str, "text": str, "is_final": bool, "stability": (int, float),
-              "audio_processed": (int, float), "seq": int}
 
 
 class GatewayError(RuntimeError):
@@ -201,144 +189,8 @@ def latency_ms(e: Event, s: GatewayStream, chunk_ms: float) -> float | None:
     return (e.at - s.sent_at[k]) * 1000
 
 
-def contract_problems(s: GatewayStream, interim: bool = True) -> list[str]:
-    """What breaks the event contract: keys and types, seq 1, 2, 3..., partials only before their final,
-    a final last, is_final matching the type, audio_processed never going back, a normal close."""
-    problems = []
-    if not s.events:
-        return [f"no event came back (close {s.close_code} {s.close_reason!r})"]
-    for i, e in enumerate(s.events):
-        for k, kind in EVENT_KEYS.items():
-            if not isinstance(e.data.get(k), kind) or (kind is int and isinstance(e.data.get(k), bool)):
-                problems.append(f"event {i + 1} has {k}={e.data.get(k)!r}: {e.data}")
-        if e.data.get("seq") != i + 1:
-            problems.append(f"event {i + 1} has seq {e.data.get('seq')}, expected {i + 1}")
-        if e.data.get("type") not in ("partial", "final"):
-            problems.append(f"event {i + 1} is {e.data.get('type')!r}: {e.data}")
-        elif e.data["is_final"] != (e.data["type"] == "final"):
-            problems.append(f"event {i + 1} is a {e.data['type']} with is_final={e.data['is_final']}")
-    audio = [e.data.get("audio_processed", 0) for e in s.events]
-    if any(b < a - 1e-6 for a, b in zip(audio, audio[1:], strict=False)):
-        problems.append(f"audio_processed went back: {audio}")
-    if s.events[-1].data.get("type") != "final":
-        problems.append(f"the last event is a {s.events[-1].data.get('type')}, not a final")
-    if interim and not s.partials:
-        problems.append("interim results were asked for and no partial came")
-    if not interim and s.partials:
-        problems.append(f"interim results were off and {len(s.partials)} partials came")
-    if s.close_code != 1000:
-        problems.append(f"closed with {s.close_code} {s.close_reason!r}, expected 1000 after the last final")
-    return problems
-
-
 def get(url: str, path: str, timeout: float = 10, ca_cert: str | None = None, **kw: Any) -> requests.Response:
     try:
         return requests.get(http_base(url) + path, timeout=timeout, verify=ca_cert or True, **kw)
     except requests.RequestException as exc:
         raise GatewayError(f"GET {http_base(url)}{path} failed: {exc}; is the gateway running?") from None
-
-
-_SAMPLE = re.compile(r"^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)")
-_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
-
-
-def parse_metrics(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
-    """Prometheus text format: sample name -> [(labels, value)]; HELP/TYPE lines skipped."""
-    out: dict[str, list[tuple[dict[str, str], float]]] = {}
-    for line in text.splitlines():
-        m = _SAMPLE.match(line)
-        if m and not line.startswith("#"):
-            out.setdefault(m.group(1), []).append((dict(_LABEL.findall(m.group(2) or "")), float(m.group(3))))
-    return out
-
-
-def metric(samples: dict, name: str, **labels: str) -> float:
-    """The sum of a sample's values whose labels include `labels` (0 when absent)."""
-    return sum(v for lab, v in samples.get(name, []) if all(lab.get(k) == x for k, x in labels.items()))
-
-
-def write_keys(path: Path, keys: dict[str, str]) -> Path:
-    """A key file (key_id:key lines) only its owner can read."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write("".join(f"{k}:{v}\n" for k, v in keys.items()))
-    return path
-
-
-def command(riva: str, keys: Path | None, listen: str = "127.0.0.1:0", args: tuple[str, ...] = ()) -> list[str]:
-    script = Path(sys.executable).parent / "rivagateway"
-    exe = [str(script)] if script.exists() else [sys.executable, "-m", "rivagateway.cli"]
-    auth = ["--keys", str(keys)] if keys is not None else ["--no-auth"]
-    return [*exe, "--riva", riva, "--listen", listen, *auth, *args]
-
-
-def _die_with_parent() -> None:
-    """In the child: SIGTERM when the process that started it dies (Linux), so none outlives a killed run."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-class GatewayProcess:
-    """`rivagateway` as a child process in its own process group, logging to a file."""
-
-    def __init__(self, argv: list[str], log_path: Path, env: dict[str, str] | None = None):
-        self.argv, self.log_path, self.env = argv, Path(log_path), env
-        self.proc: subprocess.Popen | None = None
-        self.url = ""
-
-    def start(self, timeout: float = 30) -> GatewayProcess:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, env=self.env,
-                                         process_group=0, preexec_fn=_die_with_parent)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in self.log_path.read_text(errors="replace").splitlines():
-                if READY in line:
-                    self.url = line.split(READY, 1)[1].split()[0]
-                    return self
-            if self.proc.poll() is not None:
-                raise GatewayError(f"rivagateway exited with {self.proc.returncode} before serving: "
-                                   f"{self.tail()} (log {self.log_path})")
-            time.sleep(0.05)
-        self.stop()
-        raise GatewayError(f"rivagateway did not serve within {timeout:g} s (log {self.log_path}): {self.tail()}")
-
-    def tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    def signal(self, sig: int) -> None:
-        if self.alive():
-            self.proc.send_signal(sig)
-
-    def stop(self, timeout: float = 15) -> int | None:
-        """SIGTERM, then SIGKILL of its process group after `timeout`."""
-        return terminate(self.proc, timeout)
-
-
-@dataclass
-class Gateway:
-    """The gateway phase 070 checks: its URL, the keys the suite may use, and its process when it started it."""
-
-    url: str
-    keys: dict[str, str] = field(default_factory=dict, repr=False)  # key id -> key
-    ca_cert: str | None = None
-    process: GatewayProcess | None = None
-
-    @property
-    def key(self) -> str | None:
-        return next(iter(self.keys.values()), None)
-
-    @property
-    def limit_key(self) -> str | None:
-        """A key for the rate-limit check (its own when the suite made the keys)."""
-        return self.keys.get("limits", self.key)

@@ -1,0 +1,1 @@
+"""The rivagateway as phase 070 sees it: client, event contract, metrics, process."""
