@@ -4,7 +4,7 @@
 
   in-process   stage(reference_only=True) with a connected store: HEAD the source, write artifact.json and
                staging_complete.txt, verify
-  command      `python -m rivaverify.stage --reference-only` as a user runs it: interpreter, imports, client
+  command      `python -m rivaverify.cli.stage --reference-only` as a user runs it: interpreter, imports, client
   rerun        the command again on the same prefix (already staged: nothing written)
   aws CLI      what a shell script does with the aws CLI: head-object, then two `aws s3 cp` (when installed)
 """
@@ -56,7 +56,7 @@ def main() -> int:
         for name, env_of in (("command", lambda i: f"cli{i}"), ("rerun", lambda i: "cli-rerun")):
             times = []
             for i in range(args.runs):
-                argv = [sys.executable, "-m", "rivaverify.stage", "--reference-only", "--endpoint-url", endpoint,
+                argv = [sys.executable, "-m", "rivaverify.cli.stage", "--reference-only", "--endpoint-url", endpoint,
                         "--env", env_of(i), "--work-dir", tmp]
                 t = time.perf_counter()
                 subprocess.run(argv, env=env, cwd=tmp, check=True, capture_output=True)

@@ -29,9 +29,19 @@ from riva.client.proto import riva_asr_pb2, riva_asr_pb2_grpc
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rivagateway.echo import EchoServer  # noqa: E402
-from rivaverify import gateway as gw  # noqa: E402
 from rivaverify.asr.latency import stats  # noqa: E402
+from rivaverify.gateway.client import (  # noqa: E402
+    Event,
+    GatewayStream,
+    connect,
+    get,
+    latency_ms,
+    start_message,
+    stream,
+)
+from rivaverify.gateway.metrics import metric, parse_metrics  # noqa: E402
+from rivaverify.gateway.process import GatewayProcess, command, write_keys  # noqa: E402
+from testing.fake_riva import FakeRiva  # noqa: E402
 
 PCM = b"\x00\x01" * 1600  # 100 ms at 16 kHz
 GOAL_MS = 5.0
@@ -67,8 +77,8 @@ def direct(address: str, n: int) -> list[float]:
 
 def through(url: str, key: str, n: int) -> list[float]:
     """The same ping-pong through the gateway: a binary frame out, its partial event back."""
-    ws = gw.connect(url, key)
-    ws.send(json.dumps(gw.start_message(16000)))
+    ws = connect(url, key)
+    ws.send(json.dumps(start_message(16000)))
     out = []
     for _ in range(n):
         t = time.perf_counter()
@@ -96,16 +106,16 @@ def line(name: str, values: list[float]) -> str:
 def echo_bench(messages: int, rounds: int) -> dict:
     key = secrets.token_urlsafe(24)
     tmp = Path(tempfile.mkdtemp(prefix="bench-gw-"))
-    with EchoServer() as echo:
-        proc = gw.GatewayProcess(gw.command(echo.address, gw.write_keys(tmp / "keys", {"bench": key}),
-                                            args=("--no-access-log",)), tmp / "gw.log").start()
+    with FakeRiva() as echo:
+        proc = GatewayProcess(command(echo.address, write_keys(tmp / "keys", {"bench": key}),
+                                      args=("--no-access-log",)), tmp / "gw.log").start()
         try:
             direct(echo.address, 100), through(proc.url, key, 100)  # warm-up
             d, g = [], []
             for _ in range(rounds):
                 d += direct(echo.address, messages)
                 g += through(proc.url, key, messages)
-            forward = gw.parse_metrics(gw.get(proc.url, "/metrics").text)
+            forward = parse_metrics(get(proc.url, "/metrics").text)
         finally:
             proc.stop()
     sd, sg = stats(d), stats(g)
@@ -117,8 +127,8 @@ def echo_bench(messages: int, rounds: int) -> dict:
     print(f"{'added by the gateway':<22} p50 {added['p50']:.2f} ms, p95 {added['p95']:.2f} ms, p99 {added['p99']:.2f} "
           f"ms (goal <= {GOAL_MS:g} ms at p50 and p95: {met})")
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (other work on the host widens p95)")
-    n = gw.metric(forward, "rivagateway_forward_seconds_count")
-    total = gw.metric(forward, "rivagateway_forward_seconds_sum")
+    n = metric(forward, "rivagateway_forward_seconds_count")
+    total = metric(forward, "rivagateway_forward_seconds_sum")
     print(f"{'gateway forward time':<22} mean {total / n * 1000:.3f} ms (Riva response in -> event written, "
           "rivagateway_forward_seconds)")
     return added
@@ -126,8 +136,8 @@ def echo_bench(messages: int, rounds: int) -> dict:
 
 def riva_lite_bench(streams: int) -> None:
     import rivalite
-    from rivalite.local import LocalRiva
     from rivaverify.asr import audio, client
+    from testing.local_riva import LocalRiva
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-gw-lite-"))
     repo = rivalite.deploy(rivalite.pack(tmp / "a"), tmp / "d")
@@ -135,8 +145,8 @@ def riva_lite_bench(streams: int) -> None:
     key = secrets.token_urlsafe(24)
     with LocalRiva(repo, tmp / "riva") as riva:
         riva.wait_ready()
-        proc = gw.GatewayProcess(gw.command(riva.riva_uri, gw.write_keys(tmp / "keys", {"bench": key}),
-                                            args=("--no-access-log",)), tmp / "gw.log").start()
+        proc = GatewayProcess(command(riva.riva_uri, write_keys(tmp / "keys", {"bench": key}),
+                                      args=("--no-access-log",)), tmp / "gw.log").start()
         try:
             auth = client.auth(riva.riva_uri)
             cfg = client.config(clip, "en-US")
@@ -144,15 +154,15 @@ def riva_lite_bench(streams: int) -> None:
             d_part, d_fin, g_part, g_fin = [], [], [], []
             for _ in range(streams):
                 direct_s = client.stream(auth, clip, cfg, realtime=True)
-                as_gw = gw.GatewayStream(sent_at=direct_s.sent_at)  # results paired the way the gateway's are
+                as_gw = GatewayStream(sent_at=direct_s.sent_at)  # results paired the way the gateway's are
                 for r in direct_s.received:
-                    e = gw.Event(r.at, {"audio_processed": r.audio_processed}, r.chunks_sent)
-                    ms = gw.latency_ms(e, as_gw, 100)
+                    e = Event(r.at, {"audio_processed": r.audio_processed}, r.chunks_sent)
+                    ms = latency_ms(e, as_gw, 100)
                     if ms is not None:
                         (d_fin if r.is_final else d_part).append(ms)
-                s = gw.stream(proc.url, clip.chunks(100), clip.rate, key, realtime=True)
+                s = stream(proc.url, clip.chunks(100), clip.rate, key, realtime=True)
                 for e in s.events:
-                    ms = gw.latency_ms(e, s, 100)
+                    ms = latency_ms(e, s, 100)
                     if ms is not None:
                         (g_fin if e.data["is_final"] else g_part).append(ms)
         finally:

@@ -24,9 +24,11 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rivagateway.echo import EchoServer  # noqa: E402
-from rivaverify import gateway as gw  # noqa: E402
+from rivaverify import procfs  # noqa: E402
 from rivaverify.asr.latency import stats  # noqa: E402
+from rivaverify.gateway.client import start_message  # noqa: E402
+from rivaverify.gateway.process import GatewayProcess, command, write_keys  # noqa: E402
+from testing.fake_riva import FakeRiva  # noqa: E402
 
 PCM = b"\x00\x01" * 1600  # 100 ms at 16 kHz
 TICK = 0.1
@@ -42,7 +44,7 @@ async def one(session: aiohttp.ClientSession, url: str, key: str, seconds: float
     await asyncio.sleep(random.random() * 2)  # spread the connects over 2 s
     try:
         async with session.ws_connect(url, headers={"Authorization": f"Bearer {key}"}, max_msg_size=0) as ws:
-            await ws.send_str(json.dumps(gw.start_message(16000)))
+            await ws.send_str(json.dumps(start_message(16000)))
             sent: list[float] = []
 
             async def read() -> None:
@@ -80,15 +82,11 @@ async def step(url: str, key: str, n: int, seconds: float) -> Load:
 
 
 def cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return procfs.stat(pid).cpu_s
 
 
 def rss_mib(pid: int) -> float:
-    for row in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if row.startswith("VmRSS:"):
-            return int(row.split()[1]) / 1024
-    return 0.0
+    return procfs.rss_kb(pid) / 1024
 
 
 def main() -> int:
@@ -104,10 +102,10 @@ def main() -> int:
     held, ceilings = 0, []
     print(f"{'streams':>8} {'msgs/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} {'gw CPU':>7} "
           f"{'gw RSS MiB':>10} {'echo CPU':>9} {'client CPU':>10}")
-    with EchoServer() as echo:
+    with FakeRiva() as echo:
         args = ("--no-access-log", "--max-streams", "100000", "--rate-limit", "1000000", "--channels", "4")
-        proc = gw.GatewayProcess(gw.command(echo.address, gw.write_keys(tmp / "keys", {"bench": key}), args=args),
-                                 tmp / "gw.log").start()
+        proc = GatewayProcess(command(echo.address, write_keys(tmp / "keys", {"bench": key}), args=args),
+                              tmp / "gw.log").start()
         try:
             n = a.start
             while n <= a.max:

@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,10 +22,14 @@ from pathlib import Path
 from riva.client.proto import riva_asr_pb2 as rasr
 from riva.client.proto import riva_asr_pb2_grpc as rasr_grpc
 
-from rivaverify.asr import audio, client, corpus
-from rivaverify.asr.latency import measure, stats
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rivaverify.asr import audio, client, corpus  # noqa: E402
+from rivaverify.asr.latency import measure, stats  # noqa: E402
+from rivaverify.readiness import wait_until  # noqa: E402
+from testing.fake_riva import FakeRiva  # noqa: E402
+
 CLIP = ROOT / "audio" / "en-US_sample.wav"
 
 
@@ -37,12 +40,8 @@ def free_port() -> int:
 
 
 def overhead(streams: int) -> None:
-    port = free_port()
-    server = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "echo_server.py"), str(port)],
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        server.stdout.readline()
-        host = f"127.0.0.1:{port}"
+    with FakeRiva() as server:
+        host = server.address
         pcm = audio.load_pcm16(CLIP)
         cfg = client.config(pcm, "en-US")
         chunks = pcm.chunks(100)
@@ -71,14 +70,11 @@ def overhead(streams: int) -> None:
         print(f"1. measurement cost: {streams} streams, {cpu['ours'][1]} responses; client CPU per response "
               f"bare {per['bare']:.3f} ms, ours {per['ours']:.3f} ms: {per['ours'] - per['bare']:.3f} ms added "
               "(goal < 1 ms)")
-    finally:
-        server.terminate()
-        server.wait()
 
 
 def agreement(n_clips: int) -> None:
     import rivalite
-    from rivalite.local import LocalRiva
+    from testing.local_riva import LocalRiva
 
     clips = sorted(corpus.load(ROOT / "audio" / "manifest.json"), key=lambda u: u.duration)[:n_clips]
     with tempfile.TemporaryDirectory() as tmp:
@@ -91,13 +87,14 @@ def agreement(n_clips: int) -> None:
             client.stream(a, warm, client.config(warm, "en-US"), realtime=True)  # warm-up, not counted
             trace.unlink(missing_ok=True)
             client_ms, diffs = [], []
-            for utt in clips:
+            for n, utt in enumerate(clips, 1):
                 pcm = audio.load_pcm16(utt.path)
                 s = client.stream(a, pcm, client.config(pcm, "en-US"), chunk_ms=100, realtime=True)
                 t = measure(s, 100, pcm.duration_s)
                 mine = [(s.responses[i].at - s.sent_at[i]) * 1000 for i in range(len(s.sent_at))]
                 client_ms += mine
-                time.sleep(0.2)  # the server writes its line when the stream ends
+                wait_until(lambda: trace.exists() and len(trace.read_text().splitlines()) >= n, 10,  # noqa: B023
+                           "riva-lite's trace line of the stream")  # written when the stream ends
                 server = [ms for ms, _ in json.loads(trace.read_text().splitlines()[-1])["ms"]]
                 diffs += [c - sv for c, sv in zip(mine, server, strict=False)]
                 if t.flags:

@@ -1,9 +1,9 @@
 """How many real-time streams one locust worker process drives, per core of its own CPU, against a fast
-echo server, compared with a plain asyncio gRPC client doing the same (goal: locust >= 0.8x of it).
+fake Riva, compared with a plain asyncio gRPC client doing the same (goal: locust >= 0.8x of it).
 
 Each client runs N streams of a 4 s clip at real-time pace (100 ms chunks) for SECONDS; its CPU time comes
 from the kernel (/proc/PID/stat), over its steady state (start-up excluded). Streams per core =
-N / (CPU seconds / wall seconds), valid while the pacing holds (the latency against the echo server stays low).
+N / (CPU seconds / wall seconds), valid while the pacing holds (the latency against the fake Riva stays low).
 
     python benchmarks/bench_locust_capacity.py [--streams 25 50 100] [--seconds 20]
 """
@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,20 +21,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-TICK = os.sysconf("SC_CLK_TCK")
+from rivaverify import procfs  # noqa: E402
+from testing.fake_riva import FakeRiva  # noqa: E402
 
 
 def cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+    return procfs.stat(pid).cpu_s  # utime + stime
 
 
 def timed(argv: list[str], seconds: float) -> tuple[subprocess.CompletedProcess, float, float]:
@@ -86,13 +79,10 @@ def main() -> None:
     (HERE / "one_clip.json").write_text(json.dumps(
         {"audio_filepath": str(ROOT / "audio" / "en-US_sample.wav"), "text": "what is natural language processing",
          "duration": 4.152}) + "\n")
-    port = free_port()
-    server = subprocess.Popen([sys.executable, str(HERE / "echo_server.py"), str(port)], stdout=subprocess.PIPE,
-                              text=True)
+    server = FakeRiva().start()
     try:
-        server.stdout.readline()
-        host = f"127.0.0.1:{port}"
-        print(f"echo server {host}; {args.seconds:.0f} s per run; load {os.getloadavg()[0]:.1f}")
+        host = server.address
+        print(f"fake Riva {host}; {args.seconds:.0f} s per run; load {os.getloadavg()[0]:.1f}")
         print(f"{'client':8} {'N':>5} {'cpu %':>7} {'streams/core':>13} {'p50 ms':>8} {'p95 ms':>8} {'streams':>8}")
         best = {}
         for n in args.streams:
@@ -106,8 +96,7 @@ def main() -> None:
         ratio = max(best["locust"]) / max(best["plain"])
         print(f"locust / plain streams per core: {ratio:.2f} (goal >= 0.8)")
     finally:
-        server.terminate()
-        server.wait()
+        server.stop()
         (HERE / "one_clip.json").unlink(missing_ok=True)
 
 

@@ -15,10 +15,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from rivaverify.asr.latency import stats
-from rivaverify.settings import load, thresholds
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rivaverify.asr.latency import stats  # noqa: E402
+from rivaverify.settings import load, thresholds  # noqa: E402
 
 
 def run(host: str, n: int, seconds: int) -> dict:
@@ -44,7 +45,7 @@ def main() -> None:
     args = p.parse_args()
     limits = thresholds(load())
     import rivalite
-    from rivalite.local import LocalRiva
+    from testing.local_riva import LocalRiva
 
     with tempfile.TemporaryDirectory() as tmp:
         repo = rivalite.deploy(rivalite.pack(Path(tmp) / "a"), Path(tmp) / "d")

@@ -28,7 +28,9 @@ import numpy as np
 import soundfile as sf
 
 GOAL = 1.15
-SAMPLE = Path(__file__).resolve().parents[1] / "audio" / "en-US_sample.wav"
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "audio" / "en-US_sample.wav"
+sys.path.insert(0, str(ROOT))  # testing/
 
 
 def clips() -> dict[str, np.ndarray]:
@@ -107,8 +109,8 @@ def main() -> int:
     from riva.client.proto import riva_asr_pb2_grpc as rasr_grpc
 
     import rivalite
-    from rivalite.local import LocalRiva
-    from rivalite.server import MODEL_SECONDS
+    from rivalite.asr_service import MODEL_SECONDS
+    from testing.local_riva import LocalRiva
 
     figures = {}
     with tempfile.TemporaryDirectory(prefix="bench-overhead-") as tmp:

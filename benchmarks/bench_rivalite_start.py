@@ -18,10 +18,13 @@ import time
 import urllib.request
 from pathlib import Path
 
-import rivalite
-from rivalite import triton
-from rivalite.launcher import READY, free_port
-from rivalite.local import LocalRiva
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import rivalite  # noqa: E402
+from rivalite import triton  # noqa: E402
+from rivalite.launcher import READY, free_port  # noqa: E402
+from rivaverify.readiness import wait_until  # noqa: E402
+from testing.local_riva import LocalRiva  # noqa: E402
 
 GOAL_S = 5.0
 
@@ -50,17 +53,18 @@ def triton_alone(models: Path) -> float:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    def ready() -> bool:
+        if proc.poll() is not None:
+            raise SystemExit(f"tritonserver alone exited with {proc.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{http}/v2/health/ready", timeout=1) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{http}/v2/health/ready", timeout=1) as r:
-                    if r.status == 200:
-                        return time.monotonic() - t0
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() - t0 > 120:
-                raise SystemExit("tritonserver alone did not become ready")
-            time.sleep(0.02)
+        wait_until(ready, 120, "tritonserver alone ready", interval_s=0.02)
+        return time.monotonic() - t0
     finally:
         proc.terminate()
         proc.wait(60)

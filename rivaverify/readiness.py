@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 # A check returns (ok, detail); detail says what was seen ("HTTP 503", "NOT_SERVING", ...).
 Check = Callable[[], tuple[bool, str]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -95,3 +97,22 @@ def _wait_stage(stage, abort, sleep_s, max_sleep_s, clock, sleeper) -> StageResu
                                f"not ready within {stage.timeout_s:.0f}s (last seen: {detail})")
         sleeper(min(delay, max(0.0, stage.timeout_s - elapsed)))
         delay = min(delay * 2, max_sleep_s)
+
+
+class WaitTimeout(TimeoutError):
+    """A wait_until deadline passed; the message names what was waited for and the last thing seen."""
+
+
+def wait_until(check: Callable[[], T], timeout_s: float, what: str, interval_s: float = 0.05,
+               clock: Callable[[], float] = time.monotonic, sleeper: Callable[[float], None] = time.sleep) -> T:
+    """Call `check` until it returns something truthy, and return that; WaitTimeout naming `what` at the deadline.
+    An exception from `check` ends the wait (check for what may fail inside it)."""
+    deadline = clock() + timeout_s
+    while True:
+        value = check()
+        if value:
+            return value
+        left = deadline - clock()
+        if left <= 0:
+            raise WaitTimeout(f"{what}: not within {timeout_s:g} s")
+        sleeper(min(interval_s, left))

@@ -8,8 +8,10 @@ import time
 
 import pytest
 
-from rivaverify import gateway as gw
 from rivaverify.asr.wer import wer
+from rivaverify.gateway.client import Refused, connect, get, run_stream, start_message, stream
+from rivaverify.gateway.contract import contract_problems
+from rivaverify.gateway.metrics import parse_metrics
 
 pytestmark = pytest.mark.production
 METRIC_FAMILIES = ("rivagateway_requests_total", "rivagateway_streams_active", "rivagateway_auth_failures_total",
@@ -23,7 +25,7 @@ def _need_key(gateway):
 
 
 def _health(gateway):
-    r = gw.get(gateway.url, "/health", ca_cert=gateway.ca_cert)
+    r = get(gateway.url, "/health", ca_cert=gateway.ca_cert)
     try:
         return r, r.json()
     except ValueError:
@@ -36,14 +38,14 @@ def _stream(gateway, clip, key=None, how="bearer", realtime=False, interim=True,
     if seconds is not None:
         chunks = chunks[: int(seconds * 10)]
     try:
-        return gw.stream(gateway.url, chunks, audio.rate, key if key is not None else gateway.key, realtime=realtime,
-                         interim=interim, how=how, timeout=timeout, ca_cert=gateway.ca_cert)
-    except gw.Refused as exc:
+        return stream(gateway.url, chunks, audio.rate, key if key is not None else gateway.key, realtime=realtime,
+                      interim=interim, how=how, timeout=timeout, ca_cert=gateway.ca_cert)
+    except Refused as exc:
         pytest.fail(f"the gateway refused the stream: HTTP {exc.status} {exc.body[:200]}")
 
 
 def test_ping_and_health(gateway, record_fact):
-    ping = gw.get(gateway.url, "/ping", ca_cert=gateway.ca_cert)
+    ping = get(gateway.url, "/ping", ca_cert=gateway.ca_cert)
     assert ping.status_code == 200, f"/ping answered HTTP {ping.status_code}: the gateway is not serving"
     r, body = _health(gateway)
     record_fact("gateway_health", body)
@@ -54,10 +56,10 @@ def test_ping_and_health(gateway, record_fact):
 
 
 def test_metrics_need_no_key_and_have_their_families(gateway):
-    r = gw.get(gateway.url, "/metrics", ca_cert=gateway.ca_cert)
+    r = get(gateway.url, "/metrics", ca_cert=gateway.ca_cert)
     assert r.status_code == 200, f"/metrics answered HTTP {r.status_code} without a key, expected 200"
     assert r.headers.get("content-type", "").startswith("text/plain"), r.headers.get("content-type")
-    samples = gw.parse_metrics(r.text)
+    samples = parse_metrics(r.text)
     missing = [f for f in METRIC_FAMILIES if f not in samples and f.replace("_bucket", "") not in r.text]
     assert not missing, f"/metrics lacks {missing}"
 
@@ -66,7 +68,7 @@ def test_stream_contract_partials_then_finals(gateway, smoke_clip, settings, thr
     _need_key(gateway)
     utt, audio = smoke_clip
     s = _stream(gateway, audio, realtime=True, timeout=thresholds.max_response_s * 3 + audio.duration_s)
-    problems = gw.contract_problems(s, interim=True)
+    problems = contract_problems(s, interim=True)
     assert not problems, "the event contract is broken:\n  " + "\n  ".join(problems)
     score = wer(utt.text, s.transcript)
     final_after_stop = s.finals[-1].at - s.stop_at
@@ -83,14 +85,14 @@ def test_stream_contract_partials_then_finals(gateway, smoke_clip, settings, thr
 def test_interim_off_sends_finals_only(gateway, smoke_clip):
     _need_key(gateway)
     s = _stream(gateway, smoke_clip[1], interim=False)
-    problems = gw.contract_problems(s, interim=False)
+    problems = contract_problems(s, interim=False)
     assert not problems, "with interim_results false:\n  " + "\n  ".join(problems)
 
 
 def test_bad_start_message_gets_an_error_event_and_close_1008(gateway):
     _need_key(gateway)
-    ws = gw.connect(gateway.url, gateway.key, ca_cert=gateway.ca_cert)
-    s = gw.run_stream(ws, [], {"type": "start", "sample_rate": "16k"}, stop=False, timeout=10)
+    ws = connect(gateway.url, gateway.key, ca_cert=gateway.ca_cert)
+    s = run_stream(ws, [], {"type": "start", "sample_rate": "16k"}, stop=False, timeout=10)
     assert [e.type for e in s.events] == ["error"], f"expected one error event, got {[e.data for e in s.events]}"
     err = s.events[0].data
     assert err.get("code") == "BAD_START" and "sample_rate" in err.get("message", ""), err
@@ -99,9 +101,9 @@ def test_bad_start_message_gets_an_error_event_and_close_1008(gateway):
 
 def test_a_language_riva_lacks_gets_rivas_error(gateway, smoke_clip):
     _need_key(gateway)
-    ws = gw.connect(gateway.url, gateway.key, ca_cert=gateway.ca_cert)
+    ws = connect(gateway.url, gateway.key, ca_cert=gateway.ca_cert)
     audio = smoke_clip[1]
-    s = gw.run_stream(ws, audio.chunks(100)[:10], gw.start_message(audio.rate, language="xx-XX"), timeout=30)
+    s = run_stream(ws, audio.chunks(100)[:10], start_message(audio.rate, language="xx-XX"), timeout=30)
     assert s.errors, f"no error event for language xx-XX: {[e.data for e in s.events][-3:]}, close {s.close_code}"
     err = s.errors[0].data
     assert err.get("code") == "INVALID_ARGUMENT" and "xx-XX" in err.get("message", ""), (
@@ -115,8 +117,8 @@ def test_no_or_wrong_key_is_401(gateway, presented):
     if health.get("auth") == "none":
         pytest.skip("the gateway runs with --no-auth")
     key = None if presented == "no key" else "not-a-key-" + "x" * 24
-    with pytest.raises(gw.Refused) as refused:
-        gw.connect(gateway.url, key, ca_cert=gateway.ca_cert).close()
+    with pytest.raises(Refused) as refused:
+        connect(gateway.url, key, ca_cert=gateway.ca_cert).close()
     assert refused.value.status == 401, f"{presented}: HTTP {refused.value.status}, expected 401"
     assert "bearer" in refused.value.headers.get("www-authenticate", "").lower()
 
@@ -136,9 +138,9 @@ def test_rate_limit_429_then_recovery(gateway, record_figure):
     refused, opened = None, 0
     while refused is None and opened < most:
         try:
-            gw.connect(gateway.url, gateway.limit_key, ca_cert=gateway.ca_cert).close()
+            connect(gateway.url, gateway.limit_key, ca_cert=gateway.ca_cert).close()
             opened += 1
-        except gw.Refused as exc:
+        except Refused as exc:
             refused = exc
     assert refused is not None, f"{most} streams opened at once with one key and none got 429"
     assert refused.status == 429, f"stream {opened + 1}: HTTP {refused.status}, expected 429"
@@ -147,14 +149,14 @@ def test_rate_limit_429_then_recovery(gateway, record_figure):
     record_figure("gateway.rate_limit", opened, "streams", retry_after_s=int(retry_after), **limits)
     time.sleep(int(retry_after) + 0.2)
     try:
-        gw.connect(gateway.url, gateway.limit_key, ca_cert=gateway.ca_cert).close()
-    except gw.Refused as exc:
+        connect(gateway.url, gateway.limit_key, ca_cert=gateway.ca_cert).close()
+    except Refused as exc:
         pytest.fail(f"still refused (HTTP {exc.status}) after waiting Retry-After {retry_after} s")
 
 
 def test_keys_never_in_logs_or_metrics(gateway):
     _need_key(gateway)
-    metrics = gw.get(gateway.url, "/metrics", ca_cert=gateway.ca_cert).text
+    metrics = get(gateway.url, "/metrics", ca_cert=gateway.ca_cert).text
     health = json.dumps(_health(gateway)[1])
     places = {"/metrics": metrics, "/health": health}
     if gateway.process is not None:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import getpass
 import shutil
 import subprocess
-import time
 
 import pytest
 
+from rivaverify.readiness import wait_until
 from rivaverify.runtime import docker as docker_rt
 from tests.test_docker_suites import DockerRun, work_dir  # noqa: F401 - a shared fixture
 from tests.test_suites_on_riva_lite import free_ports
@@ -43,10 +43,11 @@ def ssh_engine(tmp_path_factory):
     sshd = subprocess.Popen([shutil.which("sshd") or SSHD, "-D", "-e", "-f", str(d / "sshd_config")],
                             stdout=subprocess.DEVNULL, stderr=open(d / "sshd.log", "w"))
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not (d / "sshd.pid").exists():
+        def up() -> bool:
             assert sshd.poll() is None, (d / "sshd.log").read_text()
-            time.sleep(0.1)
+            return (d / "sshd.pid").exists()
+
+        wait_until(up, 20, "sshd writing its pid file")
         yield f"ssh://{getpass.getuser()}@127.0.0.1:{port}", d / "bin"
     finally:
         sshd.terminate()

@@ -5,13 +5,13 @@ and the runtime alone with the seed's fallbacks. After each, no container of the
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
 import uuid
 
 import docker
 import pytest
 
+from rivaverify.readiness import wait_until
 from rivaverify.runtime import docker as docker_rt
 from tests.test_suites_on_riva_lite import CTRL_C, Run, _plugin, free_ports
 
@@ -128,11 +128,11 @@ def test_runtime_fallbacks_direct_tritonserver_other_mount_and_model_repos(tmp_p
     rt = docker_rt.DockerRuntime(docker_engine)
     rt.start(spec)
     try:
-        deadline = time.monotonic() + 60
-        while _get(f"http://127.0.0.1:{http}/v2/health/ready") != 200 and time.monotonic() < deadline:
+        def ready() -> bool:
             assert rt.alive(), rt.logs(30)
-            time.sleep(0.5)
-        assert _get(f"http://127.0.0.1:{http}/v2/health/ready") == 200, rt.logs(30)
+            return _get(f"http://127.0.0.1:{http}/v2/health/ready") == 200
+
+        wait_until(ready, 60, "Triton ready in the container", interval_s=0.5)
         triton = rt.find("tritonserver")
         assert len(triton) == 1 and "--model-repository=/srv/riva/models" in triton[0].argv
         assert rt.launcher() is None  # no start-riva

@@ -17,8 +17,21 @@ import websocket
 
 pytest.importorskip("aiohttp", reason="rivagateway needs the gateway extra: pip install -e '.[gateway]'")
 
-from rivagateway.echo import EchoServer  # noqa: E402
-from rivaverify import gateway as gw  # noqa: E402
+from rivaverify import procfs  # noqa: E402
+from rivaverify.gateway.client import (  # noqa: E402
+    GatewayError,
+    Refused,
+    connect,
+    get,
+    run_stream,
+    start_message,
+    stream,
+)
+from rivaverify.gateway.contract import contract_problems  # noqa: E402
+from rivaverify.gateway.metrics import metric, parse_metrics  # noqa: E402
+from rivaverify.gateway.process import GatewayProcess, command, write_keys  # noqa: E402
+from rivaverify.readiness import wait_until  # noqa: E402
+from testing.fake_riva import FakeRiva  # noqa: E402
 from tests.conftest import ROOT  # noqa: E402
 
 PCM = b"\x00\x01" * 1600  # 100 ms of 16 kHz audio
@@ -26,7 +39,7 @@ PCM = b"\x00\x01" * 1600  # 100 ms of 16 kHz audio
 
 @pytest.fixture(scope="module")
 def echo():
-    with EchoServer() as e:
+    with FakeRiva() as e:
         yield e
 
 
@@ -41,9 +54,9 @@ def start(tmp_path, key):
     procs = []
 
     def run(riva, *args, keys=None, env=None):
-        path = gw.write_keys(tmp_path / f"keys{len(procs)}", keys or {"alice": key})
-        proc = gw.GatewayProcess(gw.command(riva, path, args=args), tmp_path / f"gw{len(procs)}.log",
-                                 {**os.environ, **(env or {})})
+        path = write_keys(tmp_path / f"keys{len(procs)}", keys or {"alice": key})
+        proc = GatewayProcess(command(riva, path, args=args), tmp_path / f"gw{len(procs)}.log",
+                              {**os.environ, **(env or {})})
         procs.append(proc)
         return proc.start()
 
@@ -51,19 +64,11 @@ def start(tmp_path, key):
     for p in procs:
         p.stop()
         assert p.proc.returncode == 0, f"rivagateway exited with {p.proc.returncode}: {p.tail()}"
-        assert not _alive(p.proc.pid)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return "zombie" not in open(f"/proc/{pid}/status").read().lower()
+        assert not procfs.alive(p.proc.pid)
 
 
 def _metrics(g):
-    return gw.parse_metrics(gw.get(g.url, "/metrics").text)
+    return parse_metrics(get(g.url, "/metrics").text)
 
 
 def test_help_and_a_bad_key_file_say_what_to_do(tmp_path):
@@ -78,27 +83,27 @@ def test_help_and_a_bad_key_file_say_what_to_do(tmp_path):
 
 def test_stream_contract_through_the_gateway(echo, start, key):
     g = start(echo.address)
-    s = gw.stream(g.url, [PCM] * 10, 16000, key)
-    assert gw.contract_problems(s) == [] and len(s.partials) == 10 and s.transcript == "echo"
+    s = stream(g.url, [PCM] * 10, 16000, key)
+    assert contract_problems(s) == [] and len(s.partials) == 10 and s.transcript == "echo"
     assert [e.seq for e in s.events] == list(range(1, 12))
     assert s.partials[-1].audio_processed == pytest.approx(1.0)
-    off = gw.stream(g.url, [PCM] * 5, 16000, key, interim=False)
-    assert gw.contract_problems(off, interim=False) == [] and len(off.events) == 1
+    off = stream(g.url, [PCM] * 5, 16000, key, interim=False)
+    assert contract_problems(off, interim=False) == [] and len(off.events) == 1
 
 
 def test_keys_bearer_header_401_and_never_logged(echo, start, key):
     g = start(echo.address)
     for how in ("bearer", "header"):
-        assert gw.stream(g.url, [PCM], 16000, key, how=how).close_code == 1000
+        assert stream(g.url, [PCM], 16000, key, how=how).close_code == 1000
     for bad in (None, "nope-" + "x" * 20):
-        with pytest.raises(gw.Refused) as err:
-            gw.connect(g.url, bad)
+        with pytest.raises(Refused) as err:
+            connect(g.url, bad)
         assert err.value.status == 401 and "Bearer" in err.value.headers["www-authenticate"]
     m = _metrics(g)
-    assert gw.metric(m, "rivagateway_auth_failures_total", reason="missing") == 1
-    assert gw.metric(m, "rivagateway_auth_failures_total", reason="invalid") == 1
-    assert gw.metric(m, "rivagateway_streams_total", key_id="alice", close_code="1000") == 2
-    text = g.log_path.read_text() + gw.get(g.url, "/metrics").text
+    assert metric(m, "rivagateway_auth_failures_total", reason="missing") == 1
+    assert metric(m, "rivagateway_auth_failures_total", reason="invalid") == 1
+    assert metric(m, "rivagateway_streams_total", key_id="alice", close_code="1000") == 2
+    text = g.log_path.read_text() + get(g.url, "/metrics").text
     assert key not in text and "key=alice" in text and "Authorization" not in text
 
 
@@ -106,47 +111,44 @@ def test_sighup_reloads_keys_and_a_bad_file_keeps_them(echo, start, key, tmp_pat
     g = start(echo.address)
     new = secrets.token_urlsafe(24)
     keys_file = tmp_path / "keys0"
-    gw.write_keys(keys_file, {"bob": new})
+    write_keys(keys_file, {"bob": new})
     g.signal(signal.SIGHUP)
-    deadline = time.monotonic() + 10
-    while "keys loaded" not in g.log_path.read_text() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert gw.stream(g.url, [PCM], 16000, new).close_code == 1000
-    with pytest.raises(gw.Refused):
-        gw.connect(g.url, key)
+    wait_until(lambda: "keys loaded" in g.log_path.read_text(), 10, "the gateway reloading its keys")
+    assert stream(g.url, [PCM], 16000, new).close_code == 1000
+    with pytest.raises(Refused):
+        connect(g.url, key)
     keys_file.write_text("bob\n")
     g.signal(signal.SIGHUP)
-    while "keys not reloaded" not in g.log_path.read_text() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: "keys not reloaded" in g.log_path.read_text(), 10, "the gateway refusing the bad key file")
     assert "keys not reloaded, the 1 in use stay" in g.log_path.read_text()
-    assert gw.stream(g.url, [PCM], 16000, new).close_code == 1000
+    assert stream(g.url, [PCM], 16000, new).close_code == 1000
     assert new not in g.log_path.read_text()
 
 
 def test_rate_limit_429_with_retry_after_then_recovery(echo, start, key):
     g = start(echo.address, "--rate-limit", "3", "--rate-window", "1")
     for _ in range(3):
-        gw.connect(g.url, key).close()
-    with pytest.raises(gw.Refused) as err:
-        gw.connect(g.url, key)
+        connect(g.url, key).close()
+    with pytest.raises(Refused) as err:
+        connect(g.url, key)
     assert err.value.status == 429 and err.value.headers["retry-after"] == "1"
     assert json.loads(err.value.body)["error"] == "rate_limited"
     time.sleep(1.05)
-    gw.connect(g.url, key).close()
-    assert gw.metric(_metrics(g), "rivagateway_rate_limited_total", key_id="alice") == 1
+    connect(g.url, key).close()
+    assert metric(_metrics(g), "rivagateway_rate_limited_total", key_id="alice") == 1
 
 
 def test_health_ping_metrics_over_tls(echo, start, key, tls_files):
     cert, tls_key = tls_files
     g = start(echo.address, "--tls-cert", str(cert), "--tls-key", str(tls_key))
     assert g.url.startswith("wss://")
-    assert gw.get(g.url, "/ping", ca_cert=str(cert)).text == "pong\n"
-    health = gw.get(g.url, "/health", ca_cert=str(cert)).json()
+    assert get(g.url, "/ping", ca_cert=str(cert)).text == "pong\n"
+    health = get(g.url, "/health", ca_cert=str(cert)).json()
     assert health["status"] == "ok" and health["riva"] == "SERVING" and health["limits"]["rate_limit"] == 60
-    s = gw.stream(g.url, [PCM] * 3, 16000, key, ca_cert=str(cert))
+    s = stream(g.url, [PCM] * 3, 16000, key, ca_cert=str(cert))
     assert s.close_code == 1000 and s.transcript == "echo"
-    with pytest.raises(gw.GatewayError):
-        gw.get(g.url, "/ping")  # not trusted without the certificate
+    with pytest.raises(GatewayError):
+        get(g.url, "/ping")  # not trusted without the certificate
 
 
 def test_riva_down_then_back(start, key):
@@ -154,81 +156,78 @@ def test_riva_down_then_back(start, key):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     g = start(f"127.0.0.1:{port}", "--riva-retries", "2", "--retry-backoff", "0.05")
-    r = gw.get(g.url, "/health")
+    r = get(g.url, "/health")
     assert r.status_code == 503 and r.json()["status"] == "degraded" and r.json()["riva"] == "UNAVAILABLE"
     t = time.monotonic()
-    s = gw.stream(g.url, [PCM] * 3, 16000, key, timeout=30)
+    s = stream(g.url, [PCM] * 3, 16000, key, timeout=30)
     assert time.monotonic() - t < 10
     assert s.errors[0].code == "UNAVAILABLE" and "after 3 attempts" in s.errors[0].message and s.close_code == 1011
-    assert gw.metric(_metrics(g), "rivagateway_riva_retries_total") == 2
-    with EchoServer(port=port):
-        deadline = time.monotonic() + 15  # the channel reconnects within its backoff (5 s at most)
-        while gw.get(g.url, "/health").status_code != 200 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert gw.get(g.url, "/health").json()["status"] == "ok"
-        assert gw.stream(g.url, [PCM] * 3, 16000, key).close_code == 1000
+    assert metric(_metrics(g), "rivagateway_riva_retries_total") == 2
+    with FakeRiva(port=port):
+        # the channel reconnects within its backoff (5 s at most)
+        wait_until(lambda: get(g.url, "/health").status_code == 200, 15, "/health back to 200", interval_s=0.2)
+        assert get(g.url, "/health").json()["status"] == "ok"
+        assert stream(g.url, [PCM] * 3, 16000, key).close_code == 1000
 
 
 def test_a_refused_stream_is_retried_with_its_audio(start, key):
-    with EchoServer(fail_first=2) as e:
+    with FakeRiva(fail_first=2) as e:
         g = start(e.address, "--retry-backoff", "0.05")
-        s = gw.stream(g.url, [PCM] * 5, 16000, key)
+        s = stream(g.url, [PCM] * 5, 16000, key)
         assert s.close_code == 1000 and s.partials[-1].audio_processed == pytest.approx(0.5)
-        assert gw.metric(_metrics(g), "rivagateway_riva_retries_total") == 2
+        assert metric(_metrics(g), "rivagateway_riva_retries_total") == 2
 
 
 def test_a_client_that_reads_nothing_is_closed_4001(start, key):
     """Riva floods results; the client never reads: the event buffer stays full and the stream is dropped."""
-    with EchoServer(results=50, text_bytes=4000) as e:
+    with FakeRiva(results=50, text_bytes=4000) as e:
         g = start(e.address, "--event-buffer", "8", "--buffer-timeout", "0.5")
-        ws = gw.connect(g.url, key)
+        ws = connect(g.url, key)
         ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        ws.send(json.dumps(gw.start_message(16000)))
+        ws.send(json.dumps(start_message(16000)))
         for _ in range(50):
             ws.send_binary(PCM)
-        deadline = time.monotonic() + 20
-        while gw.metric(_metrics(g), "rivagateway_streams_total", close_code="4001") < 1:
-            assert time.monotonic() < deadline, g.tail()
-            time.sleep(0.2)
+        wait_until(lambda: metric(_metrics(g), "rivagateway_streams_total", close_code="4001") >= 1, 20,
+                   f"a stream closed 4001 (gateway log: {g.log_path})", interval_s=0.2)
         ws.close(timeout=0.1)
-        assert gw.metric(_metrics(g), "rivagateway_streams_active") == 0
+        assert metric(_metrics(g), "rivagateway_streams_active") == 0
 
 
 def test_audio_faster_than_riva_takes_it_is_closed_1013(start, key):
-    with EchoServer(delay_s=0.5) as e:
+    with FakeRiva(delay_s=0.5) as e:
         g = start(e.address, "--audio-buffer-frames", "2", "--buffer-timeout", "0.3")
-        ws = gw.connect(g.url, key)
-        s = gw.run_stream(ws, [b"\0" * 32000] * 300, gw.start_message(16000), timeout=20)  # past gRPC's windows
+        ws = connect(g.url, key)
+        s = run_stream(ws, [b"\0" * 32000] * 300, start_message(16000), timeout=20)  # past gRPC's windows
         assert s.close_code == 1013 and s.errors[0].code == "BUFFER_FULL", s.events[-1:]
 
 
 def test_protocol_errors_close_with_their_codes(echo, start, key):
     g = start(echo.address, "--idle-timeout", "0.5", "--max-frame-bytes", "10000")
-    s = gw.run_stream(gw.connect(g.url, key), [], "not json", stop=False, timeout=10)
+    s = run_stream(connect(g.url, key), [], "not json", stop=False, timeout=10)
     assert s.close_code == 1008 and s.errors[0].code == "BAD_START"
     # nothing is sent after the offending message: data arriving after the close would reset the connection
-    ws = gw.connect(g.url, key)
+    ws = connect(g.url, key)
     ws.send_binary(PCM)
-    s = gw.run_stream(ws, [], None, stop=False, timeout=10)
+    s = run_stream(ws, [], None, stop=False, timeout=10)
     assert s.close_code == 1003 and s.errors[0].code == "BAD_MESSAGE"
-    s = gw.run_stream(gw.connect(g.url, key), [b"\0" * 20000], gw.start_message(16000), stop=False, timeout=10)
+    s = run_stream(connect(g.url, key), [b"\0" * 20000], start_message(16000), stop=False, timeout=10)
     assert s.close_code == 1009
-    s = gw.run_stream(gw.connect(g.url, key), [PCM], gw.start_message(16000), stop=False, timeout=10)
+    s = run_stream(connect(g.url, key), [PCM], start_message(16000), stop=False, timeout=10)
     assert s.close_code == 4002 and s.errors[0].code == "TIMEOUT"
     one = start(echo.address, "--max-streams", "1")
-    held = gw.connect(one.url, key)
-    with pytest.raises(gw.Refused) as err:
-        gw.connect(one.url, key)
+    held = connect(one.url, key)
+    with pytest.raises(Refused) as err:
+        connect(one.url, key)
     assert err.value.status == 503 and "--max-streams" in err.value.body
     held.close()
-    r = gw.get(g.url, "/v1/stream", headers={"Authorization": f"Bearer {key}"})
+    r = get(g.url, "/v1/stream", headers={"Authorization": f"Bearer {key}"})
     assert r.status_code == 400 and "WebSocket endpoint" in r.json()["message"]
 
 
 def test_sigterm_ends_open_streams_with_1001_and_exits(echo, start, key):
     g = start(echo.address)
-    ws = gw.connect(g.url, key)
-    ws.send(json.dumps(gw.start_message(16000)))
+    ws = connect(g.url, key)
+    ws.send(json.dumps(start_message(16000)))
     ws.send_binary(PCM)
     assert json.loads(ws.recv())["type"] == "partial"
     t = time.monotonic()

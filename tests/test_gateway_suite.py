@@ -4,11 +4,11 @@ No gateway or riva-lite process is left behind."""
 
 from __future__ import annotations
 
-import os
 import secrets
 
 import pytest
 
+from rivaverify import procfs
 from tests.test_suites_on_riva_lite import Run, _plugin
 
 pytestmark = pytest.mark.slow
@@ -23,16 +23,8 @@ def work_dir(tmp_path_factory):
 
 def _gateways_of(run: Run) -> list[int]:
     """Live processes writing to a gateway log of this run (the fixture sends rivagateway's output there)."""
-    logs, found = str(run.reports / "logs" / "gateway"), []
-    for entry in os.listdir("/proc"):
-        try:
-            out = os.readlink(f"/proc/{entry}/fd/1")
-            state = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if out.startswith(logs) and state != "Z":
-            found.append(int(entry))
-    return found
+    logs = str(run.reports / "logs" / "gateway")
+    return [pid for pid in procfs.pids() if procfs.fd_target(pid, 1).startswith(logs) and procfs.alive(pid)]
 
 
 def test_phase_070_passes_on_riva_lite(tmp_path, work_dir):
@@ -49,15 +41,15 @@ def test_phase_070_passes_on_riva_lite(tmp_path, work_dir):
 
 
 def test_attaches_to_a_running_gateway(tmp_path, work_dir, rivalite_models):
-    from rivalite.local import LocalRiva
-    from rivaverify import gateway as gw
+    from rivaverify.gateway.process import GatewayProcess, command, write_keys
+    from testing.local_riva import LocalRiva
 
     key = secrets.token_urlsafe(24)
     with LocalRiva(rivalite_models, tmp_path / "riva") as riva:
         riva.wait_ready()
-        keys = gw.write_keys(tmp_path / "keys", {"team": key})
-        argv = gw.command(riva.riva_uri, keys, args=("--rate-limit", "5", "--rate-window", "2"))
-        proc = gw.GatewayProcess(argv, tmp_path / "gw.log").start()
+        keys = write_keys(tmp_path / "keys", {"team": key})
+        argv = command(riva.riva_uri, keys, args=("--rate-limit", "5", "--rate-window", "2"))
+        proc = GatewayProcess(argv, tmp_path / "gw.log").start()
         try:
             run = Run(tmp_path, work_dir, {"RIVA__TARGET": "endpoint", "RIVA__GATEWAY_URL": proc.url,
                                            "RIVA__GATEWAY_API_KEY": key})

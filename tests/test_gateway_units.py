@@ -7,8 +7,10 @@ import pytest
 
 from rivagateway import config, keys, protocol
 from rivagateway.ratelimit import SlidingWindow
-from rivaverify import gateway as gw
 from rivaverify import settings as s
+from rivaverify.gateway.client import Event, GatewayStream, http_base, stream_url
+from rivaverify.gateway.contract import contract_problems
+from rivaverify.gateway.metrics import metric, parse_metrics
 
 KEY = "k" * 20
 
@@ -98,37 +100,37 @@ def test_options_errors_name_the_option(capsys, monkeypatch, tmp_path):
 
 
 def _stream(*events, close=1000):
-    out = gw.GatewayStream(close_code=close)
+    out = GatewayStream(close_code=close)
     for i, (kind, extra) in enumerate(events):
         data = {"type": kind, "text": "t", "is_final": kind == "final", "stability": 0.0,
                 "audio_processed": float(i), "seq": i + 1, **extra}
-        out.events.append(gw.Event(float(i), data, i))
+        out.events.append(Event(float(i), data, i))
     return out
 
 
 def test_contract_check():
-    assert gw.contract_problems(_stream(("partial", {}), ("partial", {}), ("final", {}))) == []
-    assert "seq 3, expected 2" in " ".join(gw.contract_problems(_stream(("partial", {}), ("final", {"seq": 3}))))
-    assert "not a final" in " ".join(gw.contract_problems(_stream(("final", {}), ("partial", {}))))
-    assert "is_final=False" in " ".join(gw.contract_problems(_stream(("final", {"is_final": False}))))
+    assert contract_problems(_stream(("partial", {}), ("partial", {}), ("final", {}))) == []
+    assert "seq 3, expected 2" in " ".join(contract_problems(_stream(("partial", {}), ("final", {"seq": 3}))))
+    assert "not a final" in " ".join(contract_problems(_stream(("final", {}), ("partial", {}))))
+    assert "is_final=False" in " ".join(contract_problems(_stream(("final", {"is_final": False}))))
     assert "audio_processed went back" in " ".join(
-        gw.contract_problems(_stream(("partial", {"audio_processed": 5.0}), ("final", {}))))
-    assert "expected 1000" in " ".join(gw.contract_problems(_stream(("partial", {}), ("final", {}), close=1011)))
-    assert "no partial" in " ".join(gw.contract_problems(_stream(("final", {}))))
-    assert gw.contract_problems(_stream(("final", {})), interim=False) == []
-    assert "no event" in gw.contract_problems(_stream())[0]
+        contract_problems(_stream(("partial", {"audio_processed": 5.0}), ("final", {}))))
+    assert "expected 1000" in " ".join(contract_problems(_stream(("partial", {}), ("final", {}), close=1011)))
+    assert "no partial" in " ".join(contract_problems(_stream(("final", {}))))
+    assert contract_problems(_stream(("final", {})), interim=False) == []
+    assert "no event" in contract_problems(_stream())[0]
 
 
 def test_metrics_parser_and_urls():
     text = '# HELP x y\nrivagateway_streams_total{key_id="a",close_code="1000"} 2.0\n' \
            'rivagateway_streams_total{key_id="b",close_code="1011"} 1.0\nrivagateway_streams_active 0.0\n'
-    samples = gw.parse_metrics(text)
-    assert gw.metric(samples, "rivagateway_streams_total") == 3
-    assert gw.metric(samples, "rivagateway_streams_total", key_id="b") == 1
-    assert gw.stream_url("ws://h:1") == "ws://h:1/v1/stream" and gw.stream_url("wss://h:1/x") == "wss://h:1/x"
-    assert gw.http_base("wss://h:1/v1/stream") == "https://h:1"
+    samples = parse_metrics(text)
+    assert metric(samples, "rivagateway_streams_total") == 3
+    assert metric(samples, "rivagateway_streams_total", key_id="b") == 1
+    assert stream_url("ws://h:1") == "ws://h:1/v1/stream" and stream_url("wss://h:1/x") == "wss://h:1/x"
+    assert http_base("wss://h:1/v1/stream") == "https://h:1"
     with pytest.raises(ValueError, match="give ws://HOST:PORT"):
-        gw.stream_url("http://h:1")
+        stream_url("http://h:1")
 
 
 def test_gateway_settings_validate_and_keep_the_key_secret(monkeypatch):

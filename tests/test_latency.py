@@ -75,8 +75,8 @@ def test_client_and_riva_lite_measure_the_same_responses(tmp_path, rivalite_mode
     """riva-lite's own record (RIVALITE_TRACE) has one latency per chunk, close to the client's."""
     import json
 
-    from rivalite.local import LocalRiva
     from rivaverify.asr import audio, client
+    from testing.local_riva import LocalRiva
     from tests.conftest import ROOT
 
     trace = tmp_path / "trace.jsonl"

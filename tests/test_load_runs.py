@@ -13,6 +13,7 @@ import time
 import pytest
 
 from rivalite.launcher import free_port
+from testing.fake_riva import FakeRiva
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -20,13 +21,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def echo():
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "echo_server.py"), str(port)],
-                            stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "ready"
-    yield f"127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(10)
+    with FakeRiva() as fake:
+        yield fake.address
 
 
 def locust(tmp_path, *args, timeout=120):
@@ -72,20 +68,14 @@ def test_failures_carry_the_grpc_code(tmp_path):
 
 def test_grpcs_target_with_its_certificate(tmp_path, tls_files):
     cert, key = tls_files
-    port = free_port()
-    server = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "echo_server.py"), str(port), str(cert),
-                               str(key)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert server.stdout.readline().strip() == "ready"
+    with FakeRiva(tls=(cert, key)) as server:
+        port = server.address.rpartition(":")[2]
         r = locust(tmp_path, "--host", f"grpcs://localhost:{port}", "--riva-ssl-cert", str(cert), "-u", "1",
                    "-r", "1", "-t", "5s", "--stop-timeout", "10")
         assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
         assert stats(tmp_path)["final_after_last_chunk"]["num_requests"] >= 1
         plain = locust(tmp_path, "--host", f"localhost:{port}", "-u", "1", "-r", "1", "-t", "3s")
         assert plain.returncode == 1 and "RivaError('UNAVAILABLE: " in (tmp_path / "run_failures.csv").read_text()
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def test_users_stopped_mid_stream_are_not_failures(tmp_path, echo):

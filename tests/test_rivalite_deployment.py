@@ -22,8 +22,9 @@ import soundfile as sf
 
 import rivalite
 from rivalite.launcher import EXITED, READY, WAITING, free_port
-from rivalite.local import RUN_ID_ENV, LocalRiva, processes_with
-from rivaverify import shim
+from rivaverify import procfs, shim
+from rivaverify.readiness import wait_until
+from testing.local_riva import RUN_ID_ENV, LocalRiva
 
 riva_client = pytest.importorskip("riva.client")
 from riva.client.proto import health_pb2, health_pb2_grpc  # noqa: E402
@@ -113,7 +114,7 @@ def test_the_shim_fixes_start_riva(riva, rivalite_models):
 def test_tritonserver_effective_argv(riva, rivalite_models):
     pid = riva.tritonserver_pid()
     assert pid, "no tritonserver child of start-riva"
-    argv = shim.read_cmdline(pid)
+    argv = procfs.cmdline(pid)
     assert Path(argv[0]).name == "tritonserver"
     assert shim.model_repository_values(argv) == [str(rivalite_models)]
     assert f"--http-port={riva.http_port}" in argv
@@ -399,18 +400,19 @@ def secure_api(riva, tls_files):
         stderr=subprocess.DEVNULL,
     )
     uri, creds = f"localhost:{port}", grpc.ssl_channel_credentials(cert.read_bytes())
-    deadline = time.monotonic() + 30
-    while True:
+    def serving() -> bool:
+        assert proc.poll() is None, f"secure API server exited with {proc.returncode}"
         try:
             health(uri, credentials=creds)
-            break
         except grpc.RpcError:
-            assert time.monotonic() < deadline and proc.poll() is None, "secure API server did not start"
-            time.sleep(0.1)
+            return False
+        return True
+
+    wait_until(serving, 30, "the secure API server answering health", interval_s=0.1)
     yield uri, cert
     proc.terminate()
     assert proc.wait(15) == 0
-    assert processes_with(RUN_ID_ENV, tag) == []
+    assert procfs.with_env(RUN_ID_ENV, tag) == []
 
 
 def secure_service(uri, cert, key=None):
@@ -496,4 +498,4 @@ def test_sigterm_stops_both_and_exits(riva):
     assert riva.stop(60) == 0
     assert time.monotonic() - t0 < 30
     assert "stopping Riva and Triton" in riva.output()
-    assert processes_with(RUN_ID_ENV, riva.run_id) == []
+    assert procfs.with_env(RUN_ID_ENV, riva.run_id) == []

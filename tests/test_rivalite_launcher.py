@@ -15,7 +15,9 @@ import grpc
 import pytest
 
 from rivalite.launcher import EXITED, READY
-from rivalite.local import LocalRiva, children, start_riva_command
+from rivaverify import procfs
+from rivaverify.readiness import wait_until
+from testing.local_riva import LocalRiva, start_riva_command
 
 pytest.importorskip("pytriton", reason="riva-lite needs the lite extra: pip install -e '.[lite]'")
 from riva.client.proto import health_pb2, health_pb2_grpc  # noqa: E402
@@ -43,17 +45,9 @@ def wait_exit(riva: LocalRiva, timeout: float) -> int:
         assert riva.kill_leftovers() == [], "processes outlived start-riva"
 
 
-def alive(pid: int) -> bool:
-    """Running, not a zombie (an orphan's zombie lingers until init reaps it)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def child(riva: LocalRiva, word: str) -> int:
-    for pid in children(riva.proc.pid):
-        if word in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"):
+    for pid in procfs.children(riva.proc.pid):
+        if word in " ".join(procfs.cmdline(pid)):
             return pid
     raise AssertionError(f"no child of start-riva runs {word}")
 
@@ -84,8 +78,8 @@ def test_exits_when_triton_dies(rivalite_models, tmp_path):
     triton = riva.tritonserver_pid()
     regions = [
         a
-        for pid in children(triton)
-        for a in Path(f"/proc/{pid}/cmdline").read_text().split("\0")
+        for pid in procfs.children(triton)
+        for a in procfs.cmdline(pid)
         if a.startswith("triton_python_backend_shm_region_")
     ]
     assert len(regions) == 2  # the feature extractor's and the acoustic model's
@@ -100,10 +94,8 @@ def test_children_die_with_the_launcher(empty_repo, tmp_path):
     triton = riva.tritonserver_pid()
     riva.proc.send_signal(signal.SIGKILL)  # no chance to clean up: PR_SET_PDEATHSIG does it
     riva.proc.wait(10)
-    deadline = time.monotonic() + 30
-    while riva.leftovers() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert riva.leftovers() == [] and not alive(triton)
+    wait_until(lambda: not riva.leftovers(), 30, "riva-lite's processes dying with their launcher", interval_s=0.2)
+    assert riva.leftovers() == [] and not procfs.alive(triton)
 
 
 def test_sigterm_exits_zero(empty_repo, tmp_path):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
+from rivaverify import procfs
+from rivaverify.readiness import wait_until
 from rivaverify.runtime import LaunchSpec, get
-from rivaverify.runtime.local import family, still_running
 
 # A launcher that starts a child which ignores SIGTERM, like a server slow to stop.
 LAUNCHER = """
@@ -20,21 +20,12 @@ time.sleep(600)
 """
 
 
-def _wait_for(predicate, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_start_logs_processes_and_stop_leaves_nothing(tmp_path):
     rt = get("local")
     rt.start(LaunchSpec([sys.executable, "-c", LAUNCHER], dict(os.environ), tmp_path / "logs" / "riva.log",
                         ports={"riva": 50051}))
     try:
-        assert _wait_for(lambda: "child up" in rt.logs() and "launcher up" in rt.logs())
+        wait_until(lambda: "child up" in rt.logs() and "launcher up" in rt.logs(), 10, "both processes logging")
         procs = rt.processes()
         assert len(procs) == 2 and all(p.name.startswith("python") for p in procs)
         assert procs[0] in rt.find(procs[0].name) and rt.find("tritonserver") == []
@@ -43,17 +34,17 @@ def test_start_logs_processes_and_stop_leaves_nothing(tmp_path):
         assert rt.exec(["echo", "hi"]).stdout == "hi\n"
     finally:
         launcher = rt.proc.pid
-        before = family(launcher)
+        before = procfs.family(launcher)
         rt.stop(timeout_s=3)
     assert not rt.alive()
     assert len(before) == 2
-    assert still_running(before) == [], "a process of the deployment survived stop()"
+    assert [p for p in before if procfs.alive(p)] == [], "a process of the deployment survived stop()"
 
 
 def test_exit_code_of_a_launcher_that_dies(tmp_path):
     rt = get("local")
     rt.start(LaunchSpec([sys.executable, "-c", "print('bye'); raise SystemExit(3)"], dict(os.environ),
                         tmp_path / "riva.log"))
-    assert _wait_for(lambda: not rt.alive())
+    wait_until(lambda: not rt.alive(), 10, "the launcher exiting")
     assert rt.exit_code() == 3 and rt.logs() == "bye"
     assert rt.stop() == 3

@@ -7,14 +7,14 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rivaverify import cli, shim
+from rivaverify import cli, procfs, shim
+from rivaverify.readiness import wait_until
 
 REPO = "/data/models"
 RECORDER = """#!/bin/bash
@@ -60,7 +60,7 @@ def run(layout, argv, path_dirs=None, extra_env=None, program="tritonserver"):
     proc = subprocess.run([program, *argv], env=env, capture_output=True, timeout=10)
     recorded = None
     if layout["record"].exists():
-        recorded = shim.parse_cmdline(layout["record"].read_bytes())
+        recorded = procfs.parse_cmdline(layout["record"].read_bytes())
     return proc, recorded
 
 
@@ -141,7 +141,7 @@ def test_same_pid_and_exit_status_pass_through(layout):
     env = {**default_env(layout), "STANDIN_EXIT": "7"}
     proc = subprocess.Popen(["tritonserver", "--x"], env=env, stderr=subprocess.DEVNULL)
     assert proc.wait(10) == 7
-    recorded = shim.parse_cmdline(layout["record"].read_bytes())
+    recorded = procfs.parse_cmdline(layout["record"].read_bytes())
     assert int(recorded[0]) == proc.pid  # exec: the real binary runs in the shim's process
 
 
@@ -154,10 +154,8 @@ def test_signals_reach_the_real_binary(tmp_path):
         env={"PATH": f"{s.parent}:{real.parent}:/usr/bin:/bin", "RECORD": str(record)},
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 10
-    while not record.exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert shim.read_cmdline(proc.pid)[2:] == [f"--model-repository={REPO}"]
+    wait_until(record.exists, 10, "the real binary recording its argv", interval_s=0.02)
+    assert procfs.cmdline(proc.pid)[2:] == [f"--model-repository={REPO}"]
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(10) == 143
     assert Path(f"{record}.signal").read_text().strip() == "TERM"
@@ -246,10 +244,10 @@ def test_property_argv_arrives_byte_for_byte(layout, argv):
 
 # -- effective argv ----------------------------------------------------------------------------------------
 def test_parse_cmdline_keeps_empty_and_odd_arguments():
-    assert shim.parse_cmdline(b"") == []
-    assert shim.parse_cmdline(b"tritonserver\0--a\0\0b c\0") == ["tritonserver", "--a", "", "b c"]
-    assert shim.parse_cmdline(b"x\0\0") == ["x", ""]
-    odd = shim.parse_cmdline(b"x\0\xff\xfe\0")
+    assert procfs.parse_cmdline(b"") == []
+    assert procfs.parse_cmdline(b"tritonserver\0--a\0\0b c\0") == ["tritonserver", "--a", "", "b c"]
+    assert procfs.parse_cmdline(b"x\0\0") == ["x", ""]
+    odd = procfs.parse_cmdline(b"x\0\xff\xfe\0")
     assert os.fsencode(odd[1]) == b"\xff\xfe"
 
 
@@ -273,7 +271,7 @@ def test_model_repository_values_both_forms():
 
 
 def test_read_cmdline_of_this_process():
-    assert shim.read_cmdline(os.getpid()) == shim.parse_cmdline(Path("/proc/self/cmdline").read_bytes())
+    assert procfs.cmdline(os.getpid()) == procfs.parse_cmdline(Path("/proc/self/cmdline").read_bytes())
 
 
 # -- the command -------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from rivalite.launcher import free_port
+from rivaverify import procfs
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -58,16 +59,10 @@ class Run:
         """Processes that still carry one of this run's ports in their command line."""
         marks = [f"={p}" for p in self.ports.values()] + [f":{self.ports['riva']}"]
         found = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit() or int(entry) == os.getpid():
-                continue
-            try:
-                cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
-            except OSError:
-                continue
-            if state != "Z" and any(m in cmd for m in marks) and "pytest" not in cmd:
-                found.append(f"{entry}: {cmd[:200]}")
+        for pid in procfs.pids():
+            cmd = " ".join(procfs.cmdline(pid))
+            if pid != os.getpid() and procfs.alive(pid) and any(m in cmd for m in marks) and "pytest" not in cmd:
+                found.append(f"{pid}: {cmd[:200]}")
         return found
 
 
@@ -172,7 +167,7 @@ def test_ctrl_c_mid_run_stops_the_deployment(tmp_path, work_dir):
 
 def test_endpoint_target_attaches_and_skips_what_it_cannot_see(tmp_path, work_dir, rivalite_models):
     """riva-lite started outside the suite (as a team's deployment would be); the suite only attaches."""
-    from rivalite.local import LocalRiva
+    from testing.local_riva import LocalRiva
 
     repo = rivalite_models
     with LocalRiva(repo, tmp_path / "riva") as riva:

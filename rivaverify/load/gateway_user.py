@@ -15,8 +15,18 @@ import time
 
 from locust import User, constant, task
 
-from rivaverify import gateway as gw
 from rivaverify.asr import audio, corpus
+from rivaverify.gateway.client import (
+    Event,
+    GatewayError,
+    GatewayStream,
+    Refused,
+    connect,
+    latency_ms,
+    run_stream,
+    start_message,
+    stream_url,
+)
 from rivaverify.load import hooks  # noqa: F401 (our options, thresholds)
 from rivaverify.load.shapes import RivaShape  # noqa: F401 (this file also serves as a locustfile)
 from rivaverify.settings import load
@@ -34,7 +44,7 @@ class GatewayUser(User):
         self.url = ws_host or settings.gateway_url  # a gRPC --host (another user's) is not the gateway's
         if not self.url:
             raise ValueError("no gateway to load: pass --host ws://HOST:PORT or set RIVA__GATEWAY_URL")
-        gw.stream_url(self.url)  # a clear error for a URL that is not ws:// or wss://
+        stream_url(self.url)  # a clear error for a URL that is not ws:// or wss://
         self.key = settings.gateway_api_key.get_secret_value() if settings.gateway_api_key else None
         self.ca = str(settings.gateway_ca_cert) if settings.gateway_ca_cert else None
         opts = self.environment.parsed_options
@@ -52,23 +62,23 @@ class GatewayUser(User):
         utt, clip = next(self.clips)
         t0 = time.perf_counter()
         try:
-            ws = gw.connect(self.url, self.key, ca_cert=self.ca)
-        except (gw.Refused, gw.GatewayError) as exc:
+            ws = connect(self.url, self.key, ca_cert=self.ca)
+        except (Refused, GatewayError) as exc:
             self._fire("connect", (time.perf_counter() - t0) * 1000, exc=exc)
             return
         self._fire("connect", (time.perf_counter() - t0) * 1000)
 
-        def on_event(e: gw.Event, s: gw.GatewayStream) -> None:
+        def on_event(e: Event, s: GatewayStream) -> None:
             kind = e.data.get("type")
             if kind == "error":
                 self._fire("error", 0, exc=RuntimeError(f"{e.data.get('code')}: {e.data.get('message')}"))
                 return
-            ms = gw.latency_ms(e, s, self.chunk_ms)
+            ms = latency_ms(e, s, self.chunk_ms)
             if ms is not None:
                 self._fire(kind, ms, len(e.data.get("text", "")))
 
-        start = gw.start_message(clip.rate, self.language or utt.lang or self.default_language)
-        s = gw.run_stream(ws, clip.chunks(self.chunk_ms), start, self.chunk_ms, realtime=True,
-                          timeout=60 + clip.duration_s, on_event=on_event)
+        start = start_message(clip.rate, self.language or utt.lang or self.default_language)
+        s = run_stream(ws, clip.chunks(self.chunk_ms), start, self.chunk_ms, realtime=True,
+                       timeout=60 + clip.duration_s, on_event=on_event)
         failed = None if s.close_code == 1000 else RuntimeError(f"closed {s.close_code} {s.close_reason}")
         self._fire("stream", s.seconds * 1000, len(s.transcript), failed)

@@ -1,20 +1,25 @@
-"""An echo Riva: StreamingRecognize answers every audio chunk at once, no model. For the gateway's tests and
-benchmarks, to see the gateway's own behaviour and latency. `python -m rivagateway.echo --port 0`."""
+"""A fake Riva: StreamingRecognize answers every audio chunk at once, no model; gRPC health answers SERVING.
+For what must see its own behaviour and latency apart from a model's: the gateway's tests and benchmarks, the
+locust users'. `python -m testing.fake_riva --port 0 [--tls-cert C --tls-key K]`; `with FakeRiva() as r: r.address`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import signal
-import subprocess
 import sys
+import tempfile
 import threading
+from pathlib import Path
 
 import grpc
 from riva.client.proto import health_pb2, health_pb2_grpc, riva_asr_pb2, riva_asr_pb2_grpc
 
-READY = "echo Riva on"
-SERVING, NOT_SERVING = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.NOT_SERVING
+from rivaverify.process import Child
+
+READY = "fake Riva on"
+SERVING = health_pb2.HealthCheckResponse.SERVING
 
 
 def _result(text: str, final: bool, audio_s: float) -> riva_asr_pb2.StreamingRecognitionResult:
@@ -24,8 +29,8 @@ def _result(text: str, final: bool, audio_s: float) -> riva_asr_pb2.StreamingRec
 
 
 class Echo(riva_asr_pb2_grpc.RivaSpeechRecognitionServicer, health_pb2_grpc.HealthServicer):
-    """Per chunk: `results` partials of `text_bytes` characters after `delay_s`; a final at the end. The first
-    `fail_first` streams are refused with UNAVAILABLE."""
+    """Per chunk: `results` partials of `text_bytes` characters after `delay_s` (an empty response when interim
+    results are off); a final at the end. The first `fail_first` streams are refused with UNAVAILABLE."""
 
     def __init__(self, results: int = 1, text_bytes: int = 8, delay_s: float = 0.0, fail_first: int = 0):
         self.results, self.text_bytes, self.delay_s = results, text_bytes, delay_s
@@ -38,7 +43,7 @@ class Echo(riva_asr_pb2_grpc.RivaSpeechRecognitionServicer, health_pb2_grpc.Heal
             refuse = self.calls <= self.fail_first
         if refuse:
             context.set_code(grpc.StatusCode.UNAVAILABLE)
-            context.set_details("echo: refusing this stream (fail_first)")
+            context.set_details("fake Riva: refusing this stream (fail_first)")
             return
         requests = request_iterator.__aiter__()
         first = await requests.__anext__()
@@ -61,12 +66,17 @@ class Echo(riva_asr_pb2_grpc.RivaSpeechRecognitionServicer, health_pb2_grpc.Heal
         return health_pb2.HealthCheckResponse(status=self.status)
 
 
-async def serve(port: int = 0, **echo) -> None:
-    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+async def serve(port: int = 0, tls: tuple[Path, Path] | None = None, **echo) -> None:
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 0), ("grpc.max_concurrent_streams", 10000)])
     servicer = Echo(**echo)
     riva_asr_pb2_grpc.add_RivaSpeechRecognitionServicer_to_server(servicer, server)
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
-    bound = server.add_insecure_port(f"127.0.0.1:{port}")
+    address = f"127.0.0.1:{port}"
+    if tls is not None:
+        cert, key = tls
+        bound = server.add_secure_port(address, grpc.ssl_server_credentials([(key.read_bytes(), cert.read_bytes())]))
+    else:
+        bound = server.add_insecure_port(address)
     await server.start()
     print(f"{READY} 127.0.0.1:{bound}", flush=True)
     stop = asyncio.Event()
@@ -76,44 +86,51 @@ async def serve(port: int = 0, **echo) -> None:
     await server.stop(None)
 
 
-class EchoServer:
-    """`python -m rivagateway.echo` as a child process (grpc.aio keeps to one event loop a process):
-    `with EchoServer(results=2) as e: e.address`."""
+class FakeRiva(Child):
+    """`python -m testing.fake_riva` as a child process (grpc.aio keeps to one event loop a process)."""
 
     def __init__(self, port: int = 0, results: int = 1, text_bytes: int = 8, delay_s: float = 0.0,
-                 fail_first: int = 0):
-        self.argv = [sys.executable, "-m", "rivagateway.echo", "--port", str(port), "--results", str(results),
-                     "--text-bytes", str(text_bytes), "--delay", str(delay_s), "--fail-first", str(fail_first)]
-        self.proc: subprocess.Popen | None = None
+                 fail_first: int = 0, tls: tuple[Path, Path] | None = None, log_path: Path | None = None):
+        argv = [sys.executable, "-m", "testing.fake_riva", "--port", str(port), "--results", str(results),
+                "--text-bytes", str(text_bytes), "--delay", str(delay_s), "--fail-first", str(fail_first)]
+        if tls is not None:
+            argv += ["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])]
+        self._tmp = None if log_path else tempfile.TemporaryDirectory(prefix="fake-riva-")
+        super().__init__(argv, log_path or Path(self._tmp.name) / "fake-riva.log", name="fake Riva",
+                         cwd=Path(__file__).resolve().parents[1])
         self.address = ""
 
-    def __enter__(self) -> EchoServer:
-        self.proc = subprocess.Popen(self.argv, stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        if READY not in line:
-            self.proc.kill()
-            raise RuntimeError(f"the echo Riva did not start: {line!r}")
-        self.address = line.split(READY, 1)[1].strip()
+    def start(self, ready: str | None = READY, timeout: float = 30) -> FakeRiva:
+        super().start(None)
+        self.address = self.wait_for(ready, timeout).split(READY, 1)[1].strip()
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.proc.terminate()
+    def __enter__(self) -> FakeRiva:
+        return self.start()
+
+    def stop(self, timeout: float = 10) -> int | None:
         try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+            return super().stop(timeout)
+        finally:
+            if self._tmp is not None:
+                self._tmp.cleanup()
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m rivagateway.echo", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m testing.fake_riva", description=__doc__)
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--results", type=int, default=1, help="partials per chunk")
     p.add_argument("--text-bytes", type=int, default=8, help="characters of each partial")
     p.add_argument("--delay", type=float, default=0.0, help="seconds before answering each chunk")
     p.add_argument("--fail-first", type=int, default=0, help="refuse this many streams with UNAVAILABLE")
+    p.add_argument("--tls-cert", type=Path, help="PEM certificate: serve TLS (with --tls-key)")
+    p.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
     a = p.parse_args(argv)
-    asyncio.run(serve(a.port, results=a.results, text_bytes=a.text_bytes, delay_s=a.delay, fail_first=a.fail_first))
+    if bool(a.tls_cert) != bool(a.tls_key):
+        p.error("TLS needs both --tls-cert and --tls-key")
+    tls = (a.tls_cert, a.tls_key) if a.tls_cert else None
+    asyncio.run(serve(a.port, tls, results=a.results, text_bytes=a.text_bytes, delay_s=a.delay,
+                      fail_first=a.fail_first))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,127 @@
+"""A child process in a session of its own, logging to a file: started, waited for, stopped with its group.
+
+The one process runner of the project: the local runtime, the gateway phase 070 starts, and the harnesses under
+testing/ are built on it."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+from rivaverify.readiness import WaitTimeout, wait_until
+
+
+class ChildError(RuntimeError):
+    """The child exited, or did not log what it was waited for in time."""
+
+
+class Exited(ChildError):
+    def __init__(self, name: str, rc: int, waited_for: str):
+        super().__init__(f"{name} exited with {rc} before logging {waited_for!r}")
+        self.rc = rc
+
+
+class NotReady(ChildError):
+    pass
+
+
+def die_with_parent() -> None:
+    """In the child: SIGTERM when the process that started it dies (Linux PR_SET_PDEATHSIG)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def terminate(proc: subprocess.Popen | None, timeout: float) -> int | None:
+    """SIGTERM a process we started, wait `timeout`, then SIGKILL its process group; its exit status."""
+    if proc is None:
+        return None
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+    return proc.returncode
+
+
+class Child:
+    """`Child(argv, log).start(ready="listening on ")`: stdout and stderr to `log`, stdin closed, in its own
+    session (so its process group is its pid); `stop()` SIGTERMs it, then SIGKILLs the group."""
+
+    def __init__(self, argv: list[str], log_path: str | os.PathLike, env: dict[str, str] | None = None,
+                 cwd: str | os.PathLike | None = None, name: str | None = None, tied: bool = True):
+        """`tied`: the child gets SIGTERM when this process dies (a run killed hard leaves nothing behind)."""
+        self.argv, self.log_path, self.env, self.cwd = list(argv), Path(log_path), env, cwd
+        self.name = name or Path(self.argv[0]).name
+        self.tied = tied
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    def start(self, ready: str | None = None, timeout: float = 30) -> Child:
+        if self.proc is not None:
+            raise ChildError(f"{self.name} was started already (pid {self.proc.pid})")
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True,
+                                         preexec_fn=die_with_parent if self.tied else None)
+        if ready is not None:
+            self.wait_for(ready, timeout)
+        return self
+
+    def lines(self) -> list[str]:
+        try:
+            return self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return []
+
+    def tail(self, lines: int = 20) -> str:
+        return "\n".join(self.lines()[-lines:])
+
+    def wait_for(self, text: str, timeout: float) -> str:
+        """The first log line holding `text`; Exited when the child exits without it, NotReady at the deadline
+        (the child keeps running: stop it if it is of no use)."""
+        def seen() -> str | None:
+            line = next((line for line in self.lines() if text in line), None)
+            if line is None and self.proc.poll() is not None:
+                line = next((line for line in self.lines() if text in line), None)  # its last words
+                if line is None:
+                    raise Exited(self.name, self.proc.returncode, text)
+            return line
+
+        try:
+            return wait_until(seen, timeout, f"{self.name} logging {text!r}")
+        except WaitTimeout as exc:
+            raise NotReady(str(exc)) from None
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def returncode(self) -> int | None:
+        return None if self.proc is None else self.proc.poll()
+
+    def signal(self, sig: int) -> None:
+        if self.alive():
+            self.proc.send_signal(sig)
+
+    def stop(self, timeout: float = 15) -> int | None:
+        """SIGTERM, then SIGKILL of its process group after `timeout`; its exit status."""
+        return terminate(self.proc, timeout)
+
+    def __enter__(self) -> Child:
+        return self if self.proc is not None else self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
