@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from rivaverify.settings import Settings, SettingsError, env_name, load, option_name
+from rivaverify.settings import Settings, SettingsError, description, env_name, load, option_name
 
-SETTINGS_KEY = pytest.StashKey[Any]()
+SETTINGS_KEY = pytest.StashKey[Settings]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("riva", "riva-verify settings (each also RIVA__<NAME> in the environment or .env)")
-    for name, field in Settings.model_fields.items():
+    for name in Settings.model_fields:
         group.addoption(option_name(name), dest=f"riva_{name}", default=None, metavar="VALUE",
-                        help=f"{field.description} [{env_name(name)}]".replace("%", "%%"))  # argparse formats %
+                        help=f"{description(name)} [{env_name(name)}]".replace("%", "%%"))  # argparse formats %
     group.addoption("--no-shim", dest="riva_shim", action="store_const", const="false",
                     help="deploy without the tritonserver shim, to show the launcher bug [RIVA__SHIM=false]")
     group.addoption("--dry-run", dest="riva_dry_run", action="store_const", const="true",
@@ -28,7 +26,7 @@ def pytest_configure(config: pytest.Config) -> None:
     get_settings(config)
 
 
-def get_settings(config: pytest.Config) -> Any:
+def get_settings(config: pytest.Config) -> Settings:
     """The run's settings, loaded and validated on first use (a UsageError names what is wrong)."""
     if SETTINGS_KEY not in config.stash:
         options = {name: config.getoption(f"riva_{name}", None) for name in Settings.model_fields}

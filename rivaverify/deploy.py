@@ -13,6 +13,7 @@ from typing import Any
 from rivaverify import probes, readiness
 from rivaverify.asr import client
 from rivaverify.runtime import LaunchSpec, Runtime
+from rivaverify.settings import Settings
 
 
 class DeployError(RuntimeError):
@@ -28,29 +29,26 @@ def start_riva_path() -> str:
     return found
 
 
-def local_spec(settings: Any, model_repo: Path, shim_bin: Path | None, log_path: Path) -> LaunchSpec:
+def local_spec(settings: Settings, model_repo: Path, shim_bin: Path | None, log_path: Path) -> LaunchSpec:
     """start-riva as NVIDIA runs it; the shim's folder first on PATH when there is one."""
     env = dict(os.environ)
     path = env.get("PATH", "")
     env["PATH"] = f"{shim_bin}{os.pathsep}{path}" if shim_bin else path
     env["RIVA_MODEL_REPO"] = str(model_repo)
-    port = int(settings.host.rpartition(":")[2])
     argv = [
-        start_riva_path(), f"--riva-uri={settings.host}", "--asr_service=true",
+        start_riva_path(), f"--riva-uri={settings.grpc_address}", "--asr_service=true",
         f"--triton-http-port={settings.triton_http_port}", f"--triton-grpc-port={settings.triton_grpc_port}",
         f"--triton-metrics-port={settings.triton_metrics_port}",
         f"--triton-ready-timeout={settings.ready_timeout_s or 120:g}",
     ]
-    ports = {"riva": port, "triton_http": settings.triton_http_port, "triton_grpc": settings.triton_grpc_port,
-             "triton_metrics": settings.triton_metrics_port}
-    return LaunchSpec(argv, env, log_path, ports)
+    return LaunchSpec(argv, env, log_path, settings.triton_ports())
 
 
 @dataclass
 class Deployment:
     target: str
-    host: str
-    auth: Any
+    grpc_address: str  # Riva's gRPC HOST:PORT
+    auth: Any  # riva.client.Auth to it
     runtime: Runtime | None  # None: an endpoint this run did not start
     model_repo: str | None  # the repository as tritonserver sees it
     shim: bool
@@ -60,6 +58,15 @@ class Deployment:
 
     def log_tail(self, lines: int = 60) -> str:
         return self.runtime.logs(lines) if self.runtime is not None else ""
+
+
+def deployment(settings: Settings, runtime: Runtime | None = None, model_repo: str | None = None,
+               triton_host: str | None = None) -> Deployment:
+    """The deployment the settings describe: started by `runtime` (None: an endpoint attached to), Triton's HTTP
+    on `triton_host` (default: the gRPC address' host)."""
+    triton = triton_host or settings.grpc_host
+    return Deployment(str(settings.target), settings.grpc_address, riva_auth(settings), runtime, model_repo,
+                      settings.shim, f"http://{triton}:{settings.triton_http_port}")
 
 
 def launcher_alive(rt: Runtime):
@@ -91,6 +98,6 @@ def wait_ready(dep: Deployment, expected_models: list[str], language_code: str, 
     return dep.readiness
 
 
-def riva_auth(settings: Any) -> Any:
+def riva_auth(settings: Settings) -> Any:
     api_key = settings.api_key.get_secret_value() if settings.api_key else None
-    return client.auth(settings.host, str(settings.ssl_cert) if settings.ssl_cert else None, api_key)
+    return client.auth(settings.grpc_address, str(settings.ssl_cert) if settings.ssl_cert else None, api_key)

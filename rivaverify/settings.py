@@ -1,4 +1,7 @@
-"""Settings: environment variables (RIVA__*), `.env` and pytest options, validated before any test."""
+"""Settings: environment variables (RIVA__*), `.env` and pytest options, validated before any test.
+
+One class, `Settings`, read by the suites, the fixtures, `rivaverify stage` and the locust users alike.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, create_model, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "RIVA__"
-
-
 DEFAULT_CORPUS = Path("audio/manifest.json")
 
 
@@ -33,21 +34,36 @@ class Profile(StrEnum):
     production = "production"
 
 
+# Each threshold's type, constraints and meaning; Thresholds requires them, Settings overrides them one by one.
+MaxWer = Annotated[float, Field(ge=0, le=1, description="word error rate bound (0..1)")]
+MaxResponseS = Annotated[float, Field(gt=0, description="one Recognize or stream final, seconds")]
+MaxFinalP95Ms = Annotated[float, Field(gt=0, description="streaming final latency p95, ms")]
+MaxPartialP95Ms = Annotated[float, Field(gt=0, description="streaming partial latency p95, ms")]
+MinRtfx = Annotated[float, Field(ge=0, description="audio seconds / wall seconds, offline")]
+Concurrency = Annotated[int, Field(ge=1, description="parallel streams in phase 060")]
+MinFreeRamGb = Annotated[float, Field(ge=0, description="free RAM on the host, GiB")]
+MinFreeDiskGb = Annotated[float, Field(ge=0, description="free disk for models, GiB")]
+MinCpus = Annotated[int, Field(ge=1, description="CPU cores on the host")]
+MinGpuMemoryGb = Annotated[float, Field(ge=0, description="memory per GPU, GiB")]
+MinComputeCapability = Annotated[float, Field(ge=0, description="GPU compute capability")]
+ReadyTimeoutS = Annotated[float, Field(gt=0, description="deadline for the deployment to be ready")]
+
+
 class Thresholds(BaseModel):
     """Bounds the suites assert; a profile sets them all, each can be overridden alone."""
 
-    max_wer: Annotated[float, Field(ge=0, le=1, description="word error rate bound (0..1)")]
-    max_response_s: Annotated[float, Field(gt=0, description="one Recognize or stream final, seconds")]
-    max_final_p95_ms: Annotated[float, Field(gt=0, description="streaming final latency p95, ms")]
-    max_partial_p95_ms: Annotated[float, Field(gt=0, description="streaming partial latency p95, ms")]
-    min_rtfx: Annotated[float, Field(ge=0, description="audio seconds / wall seconds, offline")]
-    concurrency: Annotated[int, Field(ge=1, description="parallel streams in phase 060")]
-    min_free_ram_gb: Annotated[float, Field(ge=0, description="free RAM on the host, GiB")]
-    min_free_disk_gb: Annotated[float, Field(ge=0, description="free disk for models, GiB")]
-    min_cpus: Annotated[int, Field(ge=1, description="CPU cores on the host")]
-    min_gpu_memory_gb: Annotated[float, Field(ge=0, description="memory per GPU, GiB")]
-    min_compute_capability: Annotated[float, Field(ge=0, description="GPU compute capability")]
-    ready_timeout_s: Annotated[float, Field(gt=0, description="deadline for the deployment to be ready")]
+    max_wer: MaxWer
+    max_response_s: MaxResponseS
+    max_final_p95_ms: MaxFinalP95Ms
+    max_partial_p95_ms: MaxPartialP95Ms
+    min_rtfx: MinRtfx
+    concurrency: Concurrency
+    min_free_ram_gb: MinFreeRamGb
+    min_free_disk_gb: MinFreeDiskGb
+    min_cpus: MinCpus
+    min_gpu_memory_gb: MinGpuMemoryGb
+    min_compute_capability: MinComputeCapability
+    ready_timeout_s: ReadyTimeoutS
 
 
 # The seed's environment matrix. dev fits riva-lite on a 2-core laptop; production fits Riva on a GPU.
@@ -71,50 +87,49 @@ PROFILES: dict[Profile, Thresholds] = {
 
 SECRET_FIELDS = ("api_key", "gateway_api_key")
 
+# A field whose variable and option have another name: grpc_address is RIVA__HOST and --riva-host.
+PUBLIC_NAMES = {"grpc_address": "host"}
+
 # The seed's variables (and AWS's endpoint name), read from the environment or .env for a setting whose RIVA__
-# name is set in neither, as `rivaverify stage` reads them. Not the seed's model name, version or source: those
+# name is set in neither. The suites read these three; not the seed's model name, version or source: those
 # would stage riva-lite's archive under the real model's path, or deploy the real model on riva-lite.
 SEED_VARIABLES = {"bucket": "NVIDIA_DRIVERS_S3_BUCKET", "aws_region": "AWS_REGION",
                   "s3_endpoint_url": "AWS_ENDPOINT_URL_S3"}
+# `rivaverify stage` (the seed's riva-130) reads them all, as the seed's script did.
+STAGE_SEED_VARIABLES = {"artifact": "RIVA_ASR_MODEL_S3_URI", **SEED_VARIABLES, "artifact_name": "RIVA_ASR_MODEL_NAME",
+                        "model_version": "MODEL_VERSION", "env": "ENV"}
 
 
-class _SeedVariables(PydanticBaseSettingsSource):
-    """The last source: SEED_VARIABLES from the environment or the .env file."""
+class Settings(BaseSettings):
+    """Every setting of a run; `load()` builds one with messages that name the variable or option."""
 
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False  # unused: __call__ returns them all
-
-    def __call__(self) -> dict[str, Any]:
-        env_file = self.config.get("env_file")
-        dotenv: dict[str, str | None] = {}
-        if env_file and Path(env_file).is_file():
-            from dotenv import dotenv_values
-
-            dotenv = dict(dotenv_values(env_file))
-        found = {field: os.environ.get(name) or dotenv.get(name) for field, name in SEED_VARIABLES.items()}
-        return {field: value for field, value in found.items() if value}
-
-
-class _Base(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", case_sensitive=False, validate_default=True,
-        env_ignore_empty=True,
+        env_ignore_empty=True, populate_by_name=True,
     )
 
-    target: Target = Field(Target.local, description="local (riva-lite), docker or endpoint")
-    profile: Profile = Field(Profile.dev, description="dev, staging or production thresholds")
-    host: str = Field("localhost:50051", description="Riva gRPC HOST:PORT to serve on or attach to")
+    target: Target = Field(Target.local, description="local (riva-lite processes), docker (a Riva image), endpoint "
+                         "(attach to RIVA__HOST)")
+    profile: Profile = Field(Profile.dev, description="thresholds: dev (riva-lite on a laptop), staging, "
+                           "production (Riva on a GPU)")
+    grpc_address: str = Field("localhost:50051", validation_alias=AliasChoices("grpc_address", "riva__host"),
+                              description="Riva gRPC HOST:PORT to serve on or attach to")
     triton_http_port: int = Field(8000, ge=1, le=65535, description="Triton HTTP port")
     triton_grpc_port: int = Field(8001, ge=1, le=65535, description="Triton gRPC port")
     triton_metrics_port: int = Field(8002, ge=1, le=65535, description="Triton metrics port")
     host_url: str = Field("local://", description="testinfra host for facts: local://, ssh://, docker://")
-    model_repo: Path | None = Field(None, description="an existing Triton model repository to deploy")
-    artifact: str | None = Field(None, description="model artifact: a path or s3:// URI")
-    image: str | None = Field(None, description="Riva image for target docker (default: riva-lite)")
-    shim: bool = Field(True, description="put the tritonserver shim first on PATH (false shows the bug)")
+    model_repo: Path | None = Field(None, description="an existing Triton model repository to check and deploy "
+                                     "instead of riva-lite's")
+    artifact: str | None = Field(None, description="the deployable archive to stage (path or s3:// URI), or a "
+                                   "staged s3://…/ prefix (unset: riva-lite's)")
+    image: str | None = Field(None, description="Riva image for target docker (unset: the riva-lite image, built "
+                                "when missing)")
+    shim: bool = Field(True, description="put the tritonserver shim first on PATH (false, or --no-shim, deploys "
+                       "without it, to show the bug)")
     language_code: str = Field("en-US", description="language the ASR checks ask for")
     model_name: str | None = Field(None, description="ASR model the deployment must list")
-    corpus: Path = Field(DEFAULT_CORPUS, description="corpus manifest (NeMo JSON lines)")
+    corpus: Path = Field(DEFAULT_CORPUS, description="corpus manifest (NeMo JSON lines: audio_filepath, text, "
+                         "duration, lang); its first line is the smoke clip (also --corpus)")
     formats: Path = Field(Path("audio/formats.json"), description="manifest of encodings and rates to check")
     chunk_ms: int = Field(100, ge=10, le=2000, description="streaming chunk length, ms (as the server's)")
     stream_utterances: int = Field(6, ge=0, description="corpus clips streamed at real time in 060 (0: all)")
@@ -124,7 +139,8 @@ class _Base(BaseSettings):
     state_dir: Path = Field(Path("state"), description="state/<phase>.json files")
     work_dir: Path = Field(Path(".rivaverify"), description="built artifacts and repositories (cache)")
     report_name: str | None = Field(None, description="report file stem (default: the -m expression)")
-    api_key: SecretStr | None = Field(None, description="API key sent to Riva in request metadata")
+    api_key: SecretStr | None = Field(None, description="API key sent to Riva in request metadata (secret: never "
+                                      "printed, redacted everywhere)")
     ssl_cert: Path | None = Field(None, description="root certificate for TLS to Riva")
     require_gpu: bool | None = Field(None, description="fail GPU checks without a GPU (default: by target)")
     dry_run: bool = Field(False, description="record what fixtures would do, do nothing")
@@ -139,7 +155,7 @@ class _Base(BaseSettings):
     docker_launch: DockerLaunch = Field(DockerLaunch.start_riva, description="start-riva (NVIDIA's quick start) or "
                                         "tritonserver (a fallback: Triton alone with --model-repository, no launcher)")
     docker_run_label: str | None = Field(None, description="value of the riva-verify.run label on this run's "
-                                         "containers (default: random)")
+                                         "containers (default: random; every one also has riva-verify=1)")
     require_docker: bool = Field(False, description="docker-marked tests fail instead of skipping, and a run with "
                                  "none of them passing fails (CI sets it)")
     gateway_url: str | None = Field(None, pattern=r"^wss?://[^/\s]+(/\S*)?$", description="ws(s)://HOST:PORT of a "
@@ -149,12 +165,34 @@ class _Base(BaseSettings):
                                               "suite starts gets keys of its own)")
     gateway_ca_cert: Path | None = Field(None, description="root certificate to trust for a wss:// gateway")
 
-    @classmethod
-    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: Any, env_settings: Any,
-                                   dotenv_settings: Any, file_secret_settings: Any) -> tuple[Any, ...]:
-        return init_settings, env_settings, dotenv_settings, file_secret_settings, _SeedVariables(settings_cls)
+    # artifact staging in S3 (phase 020, `rivaverify stage`); RIVA__ARTIFACT is the source, or a staged prefix
+    bucket: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$",
+                               description="S3 bucket of staged artifacts (unset: an embedded S3 server on loopback)")
+    s3_endpoint_url: str | None = Field(None, pattern=r"^https?://",
+                                        description="S3 API endpoint of an S3-compatible store (unset: AWS)")
+    aws_region: str | None = Field(None, description="region of the bucket (unset: the AWS chain, else us-east-1)")
+    env: str = Field("dev", pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$",
+                     description="environment in the staging path <env>/<model>/<version>/")
+    artifact_name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$",
+                                      description="model name in the staging path (default: from the archive name)")
+    model_version: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$",
+                                      description="version in the staging path (default: from the archive name)")
 
-    @field_validator("host")
+    # One optional override per threshold (RIVA__MAX_WER=0.2), constraints kept; unset: the profile's.
+    max_wer: MaxWer | None = None
+    max_response_s: MaxResponseS | None = None
+    max_final_p95_ms: MaxFinalP95Ms | None = None
+    max_partial_p95_ms: MaxPartialP95Ms | None = None
+    min_rtfx: MinRtfx | None = None
+    concurrency: Concurrency | None = None
+    min_free_ram_gb: MinFreeRamGb | None = None
+    min_free_disk_gb: MinFreeDiskGb | None = None
+    min_cpus: MinCpus | None = None
+    min_gpu_memory_gb: MinGpuMemoryGb | None = None
+    min_compute_capability: MinComputeCapability | None = None
+    ready_timeout_s: ReadyTimeoutS | None = None
+
+    @field_validator("grpc_address")
     @classmethod
     def _host_port(cls, v: str) -> str:
         host, sep, port = v.rpartition(":")
@@ -177,39 +215,29 @@ class _Base(BaseSettings):
             raise ValueError("must be a testinfra URL: local://, ssh://user@host, docker://container")
         return v
 
-    # artifact staging in S3 (phase 020, `rivaverify stage`); RIVA__ARTIFACT is the source, or a staged prefix
-    bucket: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$",
-                               description="S3 bucket of staged artifacts (unset: an embedded S3 server on loopback)")
-    s3_endpoint_url: str | None = Field(None, pattern=r"^https?://",
-                                        description="S3 API endpoint of an S3-compatible store (unset: AWS)")
-    aws_region: str | None = Field(None, description="region of the bucket (unset: the AWS chain, else us-east-1)")
-    env: str = Field("dev", pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$",
-                     description="environment in the staging path <env>/<model>/<version>/")
-    artifact_name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$",
-                                      description="model name in the staging path (default: from the archive name)")
-    model_version: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$",
-                                      description="version in the staging path (default: from the archive name)")
+    @property
+    def grpc_host(self) -> str:
+        """The host part of grpc_address (brackets of an IPv6 literal kept)."""
+        return self.grpc_address.rpartition(":")[0]
+
+    @property
+    def grpc_port(self) -> int:
+        return int(self.grpc_address.rpartition(":")[2])
+
+    def triton_ports(self) -> dict[str, int]:
+        """The deployment's ports by the names runtimes use: riva, triton_http, triton_grpc, triton_metrics."""
+        return {"riva": self.grpc_port, "triton_http": self.triton_http_port, "triton_grpc": self.triton_grpc_port,
+                "triton_metrics": self.triton_metrics_port}
 
 
-# One optional override per threshold (RIVA__MAX_WER=0.2), constraints kept.
-Settings = create_model(
-    "Settings",
-    __base__=_Base,
-    **{
-        name: (Annotated[f.annotation, *f.metadata] | None, Field(None, description=f.description))
-        for name, f in Thresholds.model_fields.items()
-    },
-)
-
-
-def thresholds(settings: Any) -> Thresholds:
+def thresholds(settings: Settings) -> Thresholds:
     """The profile's thresholds with the overrides that are set."""
     base = PROFILES[settings.profile].model_dump()
     base.update({k: getattr(settings, k) for k in Thresholds.model_fields if getattr(settings, k) is not None})
     return Thresholds(**base)
 
 
-def needs_gpu(settings: Any) -> bool:
+def needs_gpu(settings: Settings) -> bool:
     """riva-lite runs on CPU; any other image is taken for real Riva, which needs a GPU."""
     if settings.require_gpu is not None:
         return settings.require_gpu
@@ -221,37 +249,70 @@ class SettingsError(ValueError):
 
 
 def env_name(field: str) -> str:
-    return f"{ENV_PREFIX}{field.upper()}"
+    return f"{ENV_PREFIX}{PUBLIC_NAMES.get(field, field).upper()}"
 
 
 def option_name(field: str) -> str:
-    return "--riva-" + field.replace("_", "-")
+    return "--riva-" + PUBLIC_NAMES.get(field, field).replace("_", "-")
 
 
-def load(options: dict[str, Any] | None = None) -> Any:
-    """Settings from pytest options (given, not None) over env over `.env` over defaults."""
-    options = {k: v for k, v in (options or {}).items() if v is not None}
+def description(field: str) -> str:
+    """What a setting means (a threshold's from Thresholds)."""
+    f = Thresholds.model_fields.get(field) or Settings.model_fields[field]
+    return f.description or ""
+
+
+def load(options: dict[str, Any] | None = None, seed: dict[str, str] = SEED_VARIABLES,
+         env_file: str | os.PathLike = ".env", option_names: dict[str, str] | None = None) -> Settings:
+    """Settings from options (given, not None) over env over `env_file` over the `seed` variables over defaults.
+    A seed variable (environment, then env_file) fills a field whose RIVA__ name is set in neither.
+    `option_names` names the options in messages (default: --riva-<name>)."""
+    given = {k: v for k, v in (options or {}).items() if v is not None}
+    seeded = _seed_values(seed, set(given), Path(env_file))
     try:
-        return Settings(**options)
+        return Settings(_env_file=env_file, **seeded, **given)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            field = str(err["loc"][0]) if err["loc"] else "?"
-            where = option_name(field) if field in options else env_name(field)
-            if field in SEED_VARIABLES and field not in options:
-                where += f" (or {SEED_VARIABLES[field]})"
+            field = _field_of(str(err["loc"][0]) if err["loc"] else "?")
+            if field in given:
+                where = (option_names or {}).get(field) or option_name(field)
+            else:
+                where = env_name(field) + (f" (or {seed[field]})" if field in seed else "")
             lines.append(f"{where}={err.get('input')!r}: {_allowed(field, err)}")
         raise SettingsError("invalid riva-verify settings:\n  " + "\n  ".join(lines)) from None
 
 
+def _seed_values(seed: dict[str, str], given: set[str], env_file: Path) -> dict[str, str]:
+    dotenv: dict[str, str | None] = {}
+    if seed and env_file.is_file():
+        from dotenv import dotenv_values
+
+        dotenv = {k.upper(): v for k, v in dotenv_values(env_file).items()}
+    environ = {k.upper(): v for k, v in os.environ.items()}
+    out = {}
+    for field, variable in seed.items():
+        if field in given or environ.get(env_name(field)) or dotenv.get(env_name(field)):
+            continue
+        if value := environ.get(variable.upper()) or dotenv.get(variable.upper()):
+            out[field] = value
+    return out
+
+
+def _field_of(loc: str) -> str:
+    """The field a validation error's location names (an alias such as riva__host included)."""
+    if loc in Settings.model_fields:
+        return loc
+    return next((f for f, public in PUBLIC_NAMES.items() if env_name(f).lower() == loc.lower()), loc)
+
+
 def _allowed(field: str, err: dict) -> str:
-    f = Settings.model_fields.get(field)
     msg = err["msg"].removeprefix("Value error, ")
-    hint = f" ({f.description})" if f is not None and f.description else ""
-    return msg + hint
+    hint = description(field) if field in Settings.model_fields else ""
+    return msg + (f" ({hint})" if hint else "")
 
 
-def public_dict(settings: Any) -> dict[str, Any]:
+def public_dict(settings: Settings) -> dict[str, Any]:
     """Settings as JSON-able values, secrets shown as '***' (or null when unset)."""
     out = {}
     for name in Settings.model_fields:
@@ -264,7 +325,7 @@ def public_dict(settings: Any) -> dict[str, Any]:
     return out
 
 
-def secret_values(settings: Any) -> list[str]:
+def secret_values(settings: Settings) -> list[str]:
     """The values of settings marked secret, to scrub from any text."""
     values = []
     for name in SECRET_FIELDS:
@@ -274,26 +335,71 @@ def secret_values(settings: Any) -> list[str]:
     return values
 
 
+def _default_text(name: str) -> str:
+    d = Settings.model_fields[name].default
+    return "" if d is None else (str(d).lower() if isinstance(d, bool) else str(getattr(d, "value", d)))
+
+
 def env_example() -> str:
     """The text of .env.example: every setting with its default, every threshold per profile."""
     lines = ["# riva-verify settings. Copy to .env (or export) and uncomment what you change.",
              "# Every one is also a pytest option: RIVA__NAME=value is --riva-name=value.",
              "# Never put a real secret in this file; .env is git-ignored.", ""]
-    for name, f in Settings.model_fields.items():
+    for name in Settings.model_fields:
         if name in Thresholds.model_fields:
             continue
-        d = f.default
-        d = "" if d is None else (str(d).lower() if isinstance(d, bool) else str(getattr(d, "value", d)))
-        lines.append(f"# {f.description}")
+        lines.append(f"# {description(name)}")
         if name in SEED_VARIABLES:
             lines.append(f"# {env_name(name)} unset: {SEED_VARIABLES[name]} is read (as by `rivaverify stage`)")
-        lines.append(f"# {env_name(name)}={d}")
+        lines.append(f"# {env_name(name)}={_default_text(name)}")
     lines += ["", "# Thresholds: the profile sets them all (dev / staging / production); each can be overridden alone."]
-    for name, f in Thresholds.model_fields.items():
+    for name in Thresholds.model_fields:
         values = ", ".join(f"{p.value} {getattr(t, name):g}" for p, t in PROFILES.items())
-        lines += [f"# {f.description} ({values})", f"# {env_name(name)}="]
+        lines += [f"# {description(name)} ({values})", f"# {env_name(name)}="]
     return "\n".join(lines) + "\n"
 
 
-if __name__ == "__main__":  # python -m rivaverify.settings > .env.example
-    print(env_example(), end="")
+def _cell(text: str) -> str:
+    """Plain text in a Markdown table cell: `|` and `<` escaped (state/<phase>.json is no HTML tag)."""
+    return text.replace("|", "\\|").replace("<", "&lt;")
+
+
+def configuration_md() -> str:
+    """The text of docs/configuration.md: every setting, its variable, option, default and meaning."""
+    lines = [
+        "# Configuration", "",
+        "This page covers every setting of a run. It is generated from `rivaverify/settings.py` "
+        "(`python -m rivaverify.settings markdown > docs/configuration.md`); `tests/test_settings.py` keeps it exact.",
+        "",
+        "A setting comes from, in this order (the first that sets it wins): a pytest option (`--riva-<name>`), a "
+        f"`{ENV_PREFIX}<NAME>` environment variable, the same name in a `.env` file in the working directory, "
+        "the seed's variable where one is listed, the default. `rivaverify stage` reads the same settings, its "
+        "options first. Invalid settings stop the run before any test, naming the variable or option, the bad "
+        "value and what is allowed. Secrets (`api_key`, `gateway_api_key`) are never printed. "
+        "[`.env.example`](../.env.example) lists every variable with its default.", "",
+        "| variable | option | default | meaning |", "|---|---|---|---|",
+    ]
+    for name in Settings.model_fields:
+        if name in Thresholds.model_fields:
+            continue
+        default = f"`{_default_text(name)}`" if _default_text(name) else "unset"
+        meaning = description(name)
+        if name in STAGE_SEED_VARIABLES:
+            seed = f"`{STAGE_SEED_VARIABLES[name]}`"
+            meaning += f"; unset: {seed} is read" + ("" if name in SEED_VARIABLES else " by `rivaverify stage`")
+        lines.append(f"| `{env_name(name)}` | `{option_name(name)}` | {default} | {_cell(meaning)} |")
+    lines += ["", "## Thresholds", "",
+              f"The profile (`{env_name('profile')}`) sets them all; each can be overridden alone, e.g. "
+              f"`{env_name('max_wer')}=0.2` or `{option_name('max_wer')}=0.2`.", "",
+              "| variable | option | " + " | ".join(p.value for p in PROFILES) + " | meaning |",
+              "|---|---|" + "---|" * len(PROFILES) + "---|"]
+    for name in Thresholds.model_fields:
+        values = " | ".join(f"{getattr(t, name):g}" for t in PROFILES.values())
+        lines.append(f"| `{env_name(name)}` | `{option_name(name)}` | {values} | {_cell(description(name))} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # python -m rivaverify.settings [markdown] > .env.example | docs/configuration.md
+    import sys
+
+    print(configuration_md() if sys.argv[1:] == ["markdown"] else env_example(), end="")

@@ -42,30 +42,25 @@ def test_free_disk(host, settings, thresholds, record_fact):
         "free space or override RIVA__MIN_FREE_DISK_GB")
 
 
-def _ports(settings) -> dict[str, int]:
-    return {
-        "riva grpc": int(settings.host.rpartition(":")[2]),
-        "triton http": settings.triton_http_port,
-        "triton grpc": settings.triton_grpc_port,
-        "triton metrics": settings.triton_metrics_port,
-    }
+PORT_LABELS = {"riva": "riva grpc"}  # the others read as they are named: triton http, triton grpc, ...
 
 
 def test_ports(host, settings, record_fact):
-    ports = _ports(settings)
+    ports = {PORT_LABELS.get(name, name.replace("_", " ")): port for name, port in settings.triton_ports().items()}
     state = {name: preflight.listening(host, port) for name, port in ports.items()}
     record_fact("ports_listening", {f"{n} {ports[n]}": v for n, v in state.items()})
     if settings.target == Target.endpoint:
-        hostname = settings.host.rpartition(":")[0]
+        hostname = settings.grpc_host
         if hostname not in ("localhost", "127.0.0.1", "::1", "[::1]") or settings.host_url != "local://":
-            pytest.skip(f"endpoint {settings.host} is not on the host whose sockets this run can see")
+            pytest.skip(f"endpoint {settings.grpc_address} is not on the host whose sockets this run can see")
         assert state["riva grpc"], (
-            f"nothing listens on {settings.host}, the endpoint to attach to: start the deployment or fix RIVA__HOST")
+            f"nothing listens on {settings.grpc_address}, the endpoint to attach to: start the deployment or fix "
+            "RIVA__HOST")
         owner = preflight.port_owner(host, ports["riva grpc"])
         record_fact("riva_port_owner", owner or "unknown")
         assert not owner or preflight.is_riva_process(owner), (
-            f"{settings.host} is held by {owner}, not a Riva server (riva_server, riva-lite, tritonserver or a "
-            "container's docker-proxy): fix RIVA__HOST")
+            f"{settings.grpc_address} is held by {owner}, not a Riva server (riva_server, riva-lite, tritonserver or "
+            "a container's docker-proxy): fix RIVA__HOST")
         return
     taken = {n: ports[n] for n, listening in state.items() if listening}
     owners = {n: preflight.port_owner(host, p) for n, p in taken.items()}

@@ -29,9 +29,9 @@ def load_run(request, settings, plan):
         request.getfixturevalue("riva")
     except pytest.skip.Exception:
         if plan.dry_run:  # the deployment was planned; so is the load run
-            plan.run(_argv(settings.host, settings)[0])
+            plan.run(_argv(settings.grpc_address, settings)[0])
         raise
-    argv, out = _argv(deployment.host, settings)
+    argv, out = _argv(deployment.grpc_address, settings)
     if not plan.run(argv):
         pytest.skip("dry run")
     result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=SECONDS + 180)

@@ -33,7 +33,7 @@ def test_option_wins_over_environment(monkeypatch):
 def test_dotenv_file_is_read(tmp_path, monkeypatch):
     (tmp_path / ".env").write_text("RIVA__HOST=gpu-box:50061\nUNRELATED=1\n")
     monkeypatch.chdir(tmp_path)
-    assert s.load().host == "gpu-box:50061"
+    assert s.load().grpc_address == "gpu-box:50061"
 
 
 @pytest.mark.parametrize(
@@ -83,6 +83,15 @@ def test_env_example_documents_every_setting():
     assert text == s.env_example(), ".env.example is stale: python -m rivaverify.settings > .env.example"
 
 
+def test_configuration_page_documents_every_setting():
+    text = (ROOT / "docs" / "configuration.md").read_text()
+    rows = {n: f"| `{s.env_name(n)}` | `{s.option_name(n)}` |" for n in s.Settings.model_fields}
+    missing = [s.env_name(n) for n, row in rows.items() if row not in text]
+    assert not missing, f"docs/configuration.md lacks {missing}"
+    assert text == s.configuration_md(), (
+        "docs/configuration.md is stale: python -m rivaverify.settings markdown > docs/configuration.md")
+
+
 def test_invalid_settings_stop_the_run_before_any_test(suite_dir, monkeypatch):
     suite_dir.makepyfile(test_010_preflight="def test_x():\n    open('ran', 'w').close()\n")
     monkeypatch.setenv("RIVA__TARGET", "kubernetes")
@@ -94,8 +103,6 @@ def test_invalid_settings_stop_the_run_before_any_test(suite_dir, monkeypatch):
 
 def test_the_seeds_variables_fill_the_s3_settings_left_unset(tmp_path, monkeypatch):
     """As `rivaverify stage`: RIVA__* (environment or .env) first, then the seed's name (environment or .env)."""
-    from rivaverify import stage
-
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NVIDIA_DRIVERS_S3_BUCKET", "team-riva")
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
@@ -110,8 +117,6 @@ def test_the_seeds_variables_fill_the_s3_settings_left_unset(tmp_path, monkeypat
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "minio:9000")
     with pytest.raises(s.SettingsError, match=r"RIVA__S3_ENDPOINT_URL \(or AWS_ENDPOINT_URL_S3\)='minio:9000'"):
         s.load()
-    stage_names = {d[0]: d[1] for d in stage.DEFAULTS.values()}  # the same names as the CLI's
-    assert all(stage_names[s.env_name(f)] == seed for f, seed in s.SEED_VARIABLES.items())
 
 
 def test_pytest_help_lists_every_setting_as_an_option():

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from rivaverify import stage as cli
 from rivaverify.artifact import MARKER
+from rivaverify.cli import stage as cli
 from tests.conftest import ROOT
 from tests.test_artifact_support import (  # noqa: F401 (the fixtures bucket and moto_s3)
     bucket_fixture,
@@ -46,7 +46,7 @@ def parse(argv):
 
 
 def test_help_lists_the_options_and_the_seed_variables():
-    out = subprocess.run([sys.executable, "-m", "rivaverify.stage", "--help"], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-m", "rivaverify.cli.stage", "--help"], capture_output=True, text=True,
                          cwd=ROOT, check=True).stdout
     for word in ("--source-uri", "--bucket", "--model-name", "--version", "--env", "--region", "--endpoint-url",
                  "--reference-only", "--expected-sha256", "--dry-run", "--json", *SEED[:-1]):
@@ -84,12 +84,12 @@ def test_missing_bucket_is_a_usage_error(capsys):
 
 
 def test_dry_run_contacts_nothing_and_prints_the_plan(capsys):
-    argv = ["--source-uri", "s3://src/parakeet-deployable_v8.1.tar.gz", "--bucket", "b", "--endpoint-url",
+    argv = ["--source-uri", "s3://src/parakeet-deployable_v8.1.tar.gz", "--bucket", "bkt", "--endpoint-url",
             "http://127.0.0.1:9", "--dry-run", "--json"]  # nothing listens there
     assert cli.main(argv) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["status"] == "dry-run"
-    assert any("s3://b/dev/parakeet/8.1/staging_complete.txt last" in a for a in out["actions"])
+    assert any("s3://bkt/dev/parakeet/8.1/staging_complete.txt last" in a for a in out["actions"])
 
 
 def test_stage_then_rerun_with_json_summary(aws, tmp_path, capsys):
@@ -116,7 +116,7 @@ def test_reference_only_as_a_process(aws, tmp_path):
     aws.connect().client.upload_file(str(archive), aws.bucket, "in/" + archive.name)
     env = {**os.environ, "RIVA_ASR_MODEL_S3_URI": f"s3://{aws.bucket}/in/{archive.name}",
            "NVIDIA_DRIVERS_S3_BUCKET": aws.bucket, "ENV": "prod", "PYTHONPATH": str(ROOT)}
-    run = subprocess.run([sys.executable, "-m", "rivaverify.stage", "--reference-only"], env=env, cwd=tmp_path,
+    run = subprocess.run([sys.executable, "-m", "rivaverify.cli.stage", "--reference-only"], env=env, cwd=tmp_path,
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith(f"staged s3://{aws.bucket}/prod/parakeet-rnnt-1.1b-en-US/8.1/")

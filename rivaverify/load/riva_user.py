@@ -23,6 +23,7 @@ from rivaverify.asr.latency import measure, on_arrival
 from rivaverify.load import hooks  # noqa: F401 (our options, thresholds)
 from rivaverify.load.engine import engine
 from rivaverify.load.options import target
+from rivaverify.settings import Settings, load
 
 FAILURE_PAUSE_S = 1.0
 
@@ -79,14 +80,12 @@ async def _channel(host: str, cert: str | None):
 
 
 @cache
-def default_settings():
-    from rivaverify.settings import load
-
+def default_settings() -> Settings:
     return load()
 
 
 def client_default_host() -> str:
-    return default_settings().host
+    return default_settings().grpc_address
 
 
 class RivaStreamingUser(_RivaUser):

@@ -8,22 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
-# option -> (RIVA__ setting, the seed's variable)
-DEFAULTS = {
-    "source_uri": ("RIVA__ARTIFACT", "RIVA_ASR_MODEL_S3_URI"),
-    "bucket": ("RIVA__BUCKET", "NVIDIA_DRIVERS_S3_BUCKET"),
-    "model_name": ("RIVA__ARTIFACT_NAME", "RIVA_ASR_MODEL_NAME"),
-    "version": ("RIVA__MODEL_VERSION", "MODEL_VERSION"),
-    "env": ("RIVA__ENV", "ENV"),
-    "region": ("RIVA__AWS_REGION", "AWS_REGION"),
-    "endpoint_url": ("RIVA__S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"),
-    "work_dir": ("RIVA__WORK_DIR", None),
-}
+from rivaverify import settings
+
+# option -> the setting it defaults to (RIVA__<NAME>, then the seed's variable: settings.STAGE_SEED_VARIABLES)
+SETTINGS = {"source_uri": "artifact", "bucket": "bucket", "model_name": "artifact_name", "version": "model_version",
+            "env": "env", "region": "aws_region", "endpoint_url": "s3_endpoint_url", "work_dir": "work_dir"}
 MiB = 1 << 20
 
 DESCRIPTION = """\
@@ -35,15 +28,19 @@ staging_complete.txt last. A failed run leaves no marker; rerun it to finish wit
 --reference-only: write artifact.json (size, ETag, sha256 when the store knows it) and the marker only.
 """
 
-EPILOG = """\
-defaults: each option falls back to its RIVA__ setting, then to the seed's variable (environment or ./.env):
-  --source-uri RIVA__ARTIFACT, RIVA_ASR_MODEL_S3_URI      --bucket RIVA__BUCKET, NVIDIA_DRIVERS_S3_BUCKET
-  --model-name RIVA__ARTIFACT_NAME, RIVA_ASR_MODEL_NAME    --version RIVA__MODEL_VERSION, MODEL_VERSION
-  --env RIVA__ENV, ENV (else dev)                         --region RIVA__AWS_REGION, AWS_REGION
-  --endpoint-url RIVA__S3_ENDPOINT_URL, AWS_ENDPOINT_URL_S3
-credentials: the standard AWS chain (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO, instance role).
-exit status: 0 staged (or already staged), 1 staging failed (nothing marked complete), 2 bad usage.
-"""
+
+
+def _epilog() -> str:
+    pairs = []
+    for dest, field in SETTINGS.items():
+        names = [settings.env_name(field)] + ([settings.STAGE_SEED_VARIABLES[field]]
+                                              if field in settings.STAGE_SEED_VARIABLES else [])
+        pairs.append(f"  --{dest.replace('_', '-')} {', '.join(names)}")
+    return ("defaults: each option falls back to its RIVA__ setting, then to the seed's variable (environment or "
+            "./.env):\n" + "\n".join(pairs) + "\n"
+            "credentials: the standard AWS chain (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO, instance "
+            "role).\nexit status: 0 staged (or already staged), 1 staging failed (nothing marked complete), "
+            "2 bad usage.\n")
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:
@@ -71,33 +68,23 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser("stage", help="stage a Riva model artifact in S3 (full or reference-only)",
-                              description=DESCRIPTION, epilog=EPILOG,
+                              description=DESCRIPTION, epilog=_epilog(),
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     _arguments(p)
     p.set_defaults(func=run)
     return p
 
 
-def _lookup(names: tuple[str, str | None], dotenv: dict[str, str | None]) -> str | None:
-    for name in names:
-        if name and (value := os.environ.get(name) or dotenv.get(name)):
-            return value
-    return None
-
-
 def resolve(args: argparse.Namespace, dotenv_path: Path = Path(".env")) -> argparse.Namespace:
-    """Fill unset options from RIVA__ settings, then from the seed's variables (environment, then .env)."""
-    dotenv: dict[str, str | None] = {}
-    if dotenv_path.is_file():
-        from dotenv import dotenv_values
-
-        dotenv = dict(dotenv_values(dotenv_path))
+    """Fill unset options from the settings: RIVA__ names, then the seed's variables (environment, then .env).
+    Invalid values raise SettingsError naming the option or variable."""
+    options = {field: getattr(args, dest, None) for dest, field in SETTINGS.items()}
+    names = {field: f"--{dest.replace('_', '-')}" for dest, field in SETTINGS.items()}
+    cfg = settings.load({k: v for k, v in options.items() if v not in (None, "")},
+                        seed=settings.STAGE_SEED_VARIABLES, env_file=dotenv_path, option_names=names)
     out = argparse.Namespace(**vars(args))
-    for dest, names in DEFAULTS.items():
-        if getattr(out, dest, None) in (None, ""):
-            setattr(out, dest, _lookup(names, dotenv))
-    out.env = out.env or "dev"
-    out.work_dir = Path(out.work_dir or ".rivaverify")
+    for dest, field in SETTINGS.items():
+        setattr(out, dest, getattr(cfg, field))
     return out
 
 
@@ -136,8 +123,6 @@ def _size(n: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Run `rivaverify stage` with parsed arguments; return the exit status."""
-    args = resolve(args)
-
     def out(summary: dict[str, Any], text: str) -> None:
         print(json.dumps(summary, indent=2, sort_keys=True) if args.json else text, flush=True)
 
@@ -147,6 +132,10 @@ def run(args: argparse.Namespace) -> int:
             out({"status": "error", "error": message}, "")
         return status
 
+    try:
+        args = resolve(args)
+    except settings.SettingsError as exc:
+        return fail(str(exc), 2)
     if args.print_schema:
         from rivaverify.artifact.manifest import json_schema
 
@@ -181,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="rivaverify stage", description=DESCRIPTION, epilog=EPILOG,
+    parser = argparse.ArgumentParser(prog="rivaverify stage", description=DESCRIPTION, epilog=_epilog(),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     _arguments(parser)
     return run(parser.parse_args(argv))

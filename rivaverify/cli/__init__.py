@@ -1,11 +1,12 @@
-"""The `rivaverify` command: one subcommand a verb (`shim install`; more are added with add_parser)."""
+"""The `rivaverify` command: one subcommand a verb (`shim install`, `stage`; more are added with add_parser)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from rivaverify import shim, stage
+from rivaverify import shim
+from rivaverify.cli import stage
 
 
 def _shim_install(args: argparse.Namespace) -> int:
@@ -46,6 +47,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rivaverify: error: {e}", file=sys.stderr)
         return 2
 
-
-if __name__ == "__main__":
-    sys.exit(main())
