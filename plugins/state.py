@@ -34,6 +34,15 @@ def record_figure(request: pytest.FixtureRequest):
     return record
 
 
+@pytest.fixture
+def phase_figures(request: pytest.FixtureRequest) -> dict[str, dict[str, Any]]:
+    """The figures this test's phase recorded so far (key -> {value, unit, ...}), as its state file keeps them."""
+    phase = phase_of_path(request.node.nodeid.split("@")[0])
+    if phase is None:
+        return {}
+    return get_tracker(request.config).record(phase).figures
+
+
 class StateWriter:
     def __init__(self, config: pytest.Config) -> None:
         self.settings = get_settings(config)

@@ -12,6 +12,9 @@ import os
 import re
 import shlex
 from pathlib import Path
+from typing import Any
+
+from rivaverify.procfs import parse_cmdline
 
 SHIM_NAME = "tritonserver"
 REPO_OPTIONS = ("--model-repository", "--model-store")
@@ -106,15 +109,6 @@ def install(dir: str | os.PathLike, model_repository: str, real: str | None = No
     return target
 
 
-def parse_cmdline(raw: bytes) -> list[str]:
-    """The argv held in /proc/<pid>/cmdline (NUL-terminated arguments); empty arguments are kept."""
-    if not raw:
-        return []
-    if raw.endswith(b"\0"):
-        raw = raw[:-1]
-    return [os.fsdecode(part) for part in raw.split(b"\0")]
-
-
 def model_repository_values(argv: list[str]) -> list[str]:
     """Every --model-repository/--model-store value in argv, in order, both `--x=v` and `--x v` forms."""
     values, i = [], 0
@@ -131,6 +125,40 @@ def model_repository_values(argv: list[str]) -> list[str]:
     return values
 
 
-def read_cmdline(pid: int) -> list[str]:
-    """tritonserver's effective argv, read from /proc/<pid>/cmdline."""
-    return parse_cmdline(Path(f"/proc/{pid}/cmdline").read_bytes())
+# Reading a deployment's processes through a testinfra host (local://, ssh://, docker://): the launcher's PATH,
+# the tritonserver it finds there, the tritonserver processes and their effective argv.
+
+def tritonserver_argv(host: Any, pid: int) -> list[str]:
+    """tritonserver's effective argv, read from /proc/<pid>/cmdline on `host`."""
+    return parse_cmdline(host.file(f"/proc/{pid}/cmdline").content)
+
+
+def launcher_path(host: Any, launcher_pid: int | None, launch_env: dict[str, str]) -> tuple[str, str]:
+    """The launcher's PATH and where it was read: /proc/<pid>/environ while it runs, else what it was started
+    with."""
+    if launcher_pid is not None:
+        for entry in host.file(f"/proc/{launcher_pid}/environ").content.split(b"\0"):
+            if entry.startswith(b"PATH="):
+                return entry[5:].decode(), f"/proc/{launcher_pid}/environ"
+    return launch_env.get("PATH", ""), "the launch environment (launcher not running)"
+
+
+def first_on_path(host: Any, path: str) -> str | None:
+    """The tritonserver the launcher runs: the first on `path` that exists on `host`."""
+    return next((f"{d}/{SHIM_NAME}" for d in path.split(":") if d and host.file(f"{d}/{SHIM_NAME}").exists), None)
+
+
+def is_shim(host: Any, file: str) -> bool:
+    """Whether `file` on `host` is a shim that this module rendered (it logs with LOG_PREFIX)."""
+    f = host.file(file)
+    return f.size < 65536 and LOG_PREFIX in f.content_string
+
+
+def tritonservers_serving(host: Any, http_port: int) -> list[int]:
+    """tritonserver processes on `host` serving `http_port` (one host may run several; 8000 when not given)."""
+    found = []
+    for proc in host.process.filter(comm="tritonserver"):
+        ports = [a.split("=", 1)[1] for a in tritonserver_argv(host, proc.pid) if a.startswith("--http-port=")]
+        if ports == [str(http_port)] or (not ports and http_port == 8000):
+            found.append(proc.pid)
+    return found

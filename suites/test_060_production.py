@@ -5,7 +5,6 @@ numbers compare with that client's."""
 
 from __future__ import annotations
 
-import json
 import time
 
 import grpc
@@ -15,8 +14,8 @@ from pytest_html import extras as html_extras
 from riva.client import ASRService, AudioEncoding
 from riva.client.proto import riva_asr_pb2
 
-from rivaverify import preflight
-from rivaverify.asr import audio, charts, client, corpus, segments, streams
+from rivaverify import baseline, preflight
+from rivaverify.asr import audio, charts, client, contract, corpus, streams
 from rivaverify.asr.latency import merge, stats
 from rivaverify.asr.wer import normalize, score, wer
 
@@ -105,33 +104,10 @@ def test_offline_latency_and_rtfx(offline, thresholds, record_figure):
 
 
 def test_streaming_contract(streamed, offline, settings, record_fact):
-    broken = []
     offline_text = {u.id: r.transcript for u, _, r in offline}
     reference = {u.id: u.text for u, _, _ in offline}
-    for s in streamed:
-        name = s.utterance.id
-        if s.error:
-            broken.append(f"{name}: stream failed: {s.error}")
-            continue
-        st, finals = s.streamed, s.streamed.finals
-        chunk_s = settings.chunk_ms / 1000
-        if not finals:
-            broken.append(f"{name}: no result with is_final")
-            continue
-        if s.audio.duration_s >= 2 and not [p for p in st.partials if p.chunks_sent < len(st.sent_at)]:
-            broken.append(f"{name}: no interim result arrived while audio was being sent")
-        texts = [f.transcript for f in finals]
-        broken += [f"{name}: {r}" for r in segments.repeats(texts, reference[name] or offline_text[name])]
-        if lost := segments.lost(texts, offline_text[name]):
-            broken.append(f"{name}: {lost}")
-        if abs(finals[-1].audio_processed - s.audio.duration_s) > chunk_s + 0.05:
-            broken.append(f"{name}: audio_processed of the last final is {finals[-1].audio_processed:.2f} s, "
-                          f"the clip is {s.audio.duration_s:.2f} s: the end of the stream got no final")
-        order = [f.audio_processed for f in finals]
-        if order != sorted(order):
-            broken.append(f"{name}: audio_processed of the finals goes back: {order}")
-        if s.timing.pairing != "per chunk":
-            broken.append(f"{name}: {s.timing.flags[0]}")
+    broken = [p for s in streamed for p in contract.stream_problems(
+        s, offline_text[s.utterance.id], reference[s.utterance.id], settings.chunk_ms / 1000)]
     record_fact("streams", [{"id": s.utterance.id, "chunks": len(s.streamed.sent_at) if s.streamed else 0,
                              "responses": len(s.streamed.responses) if s.streamed else 0,
                              "finals": [f.transcript for f in s.streamed.finals] if s.streamed else [],
@@ -325,26 +301,10 @@ def _disconnect(riva, pcm, cfg):
         pass
 
 
-def test_regression_against_baseline(settings, request):
+def test_regression_against_baseline(settings, phase_figures):
     """Figures of this run against an earlier state/060.json: lower is better, but for RTFx (unit x)."""
     if settings.baseline is None:
         pytest.skip("no baseline: set RIVA__BASELINE to an earlier state/060.json to compare with")
-    from plugins.phases import get_tracker
-
-    base = json.loads(settings.baseline.read_text())["figures"]
-    now = get_tracker(request.config).records["060"].figures
     tol = settings.baseline_tolerance
-    worse = []
-    for key in sorted(set(base) & set(now)):
-        b, n, unit = base[key].get("value"), now[key].get("value"), now[key].get("unit", "")
-        if not isinstance(b, int | float) or not isinstance(n, int | float):
-            continue
-        if unit == "x":
-            bad = n < b * (1 - tol)
-        elif unit == "":  # WER: an absolute margin, so that 0 stays comparable
-            bad = n > b + tol * max(b, 0.05)
-        else:
-            bad = n > b * (1 + tol)
-        if bad:
-            worse.append(f"{key}: {b} -> {n} {unit}")
+    worse = baseline.regressions(baseline.load_figures(settings.baseline), phase_figures, tol)
     assert not worse, f"regressions beyond {tol:.0%} against {settings.baseline}: " + ", ".join(worse)

@@ -1,0 +1,38 @@
+"""The streaming contract: what a Riva stream must show, checked on a finished stream (asr.streams.StreamRun).
+Each problem is one line naming the clip, what was seen and what was expected."""
+
+from __future__ import annotations
+
+from rivaverify.asr import segments
+from rivaverify.asr.streams import StreamRun
+
+AUDIO_SLACK_S = 0.05  # beyond one chunk, what the end of the stream's audio_processed may miss
+
+
+def stream_problems(s: StreamRun, offline_text: str, reference: str, chunk_s: float) -> list[str]:
+    """Config first, interim results while audio is sent (clips of 2 s and more), finals that neither repeat
+    words across a boundary (beyond what `reference` says) nor lose or add words against `offline_text` (the
+    clip's Recognize transcript), the last final's audio_processed at the clip's end (one chunk of slack), the
+    finals in audio order, one response per chunk."""
+    name = s.utterance.id
+    if s.error:
+        return [f"{name}: stream failed: {s.error}"]
+    st, finals = s.streamed, s.streamed.finals
+    if not finals:
+        return [f"{name}: no result with is_final"]
+    problems = []
+    if s.audio.duration_s >= 2 and not [p for p in st.partials if p.chunks_sent < len(st.sent_at)]:
+        problems.append(f"{name}: no interim result arrived while audio was being sent")
+    texts = [f.transcript for f in finals]
+    problems += [f"{name}: {r}" for r in segments.repeats(texts, reference or offline_text)]
+    if lost := segments.lost(texts, offline_text):
+        problems.append(f"{name}: {lost}")
+    if abs(finals[-1].audio_processed - s.audio.duration_s) > chunk_s + AUDIO_SLACK_S:
+        problems.append(f"{name}: audio_processed of the last final is {finals[-1].audio_processed:.2f} s, "
+                        f"the clip is {s.audio.duration_s:.2f} s: the end of the stream got no final")
+    order = [f.audio_processed for f in finals]
+    if order != sorted(order):
+        problems.append(f"{name}: audio_processed of the finals goes back: {order}")
+    if s.timing.pairing != "per chunk":
+        problems.append(f"{name}: {s.timing.flags[0]}")
+    return problems
