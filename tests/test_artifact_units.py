@@ -185,11 +185,11 @@ def test_two_riva_files_with_one_name_are_refused(tmp_path):
 def test_without_riva_lite_the_embedded_default_says_what_to_set(tmp_path, monkeypatch):
     import sys
 
-    from rivaverify.artifact import riva_lite_archive
+    from rivaverify.adapters import rivalite
 
     monkeypatch.setitem(sys.modules, "rivalite", None)  # import rivalite fails
     with pytest.raises(ArtifactError, match=r"riva-lite is not installed.*set RIVA__ARTIFACT"):
-        riva_lite_archive(tmp_path)
+        rivalite.archive(tmp_path)
 
 
 # error messages of the boto3 store ---------------------------------------------------------------------

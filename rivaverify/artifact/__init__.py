@@ -6,7 +6,7 @@
     embedded_s3()                                      moto's S3 server on loopback, for runs with no bucket
 """
 
-from rivaverify.artifact.embedded import EMBEDDED_BUCKET, S3Target, embedded_s3, riva_lite_archive
+from rivaverify.artifact.embedded import EMBEDDED_BUCKET, S3Target, embedded_s3
 from rivaverify.artifact.errors import ArtifactError
 from rivaverify.artifact.fetch import StagedArtifact, fetch
 from rivaverify.artifact.manifest import ARTIFACT_JSON, CHECKSUMS, MARKER, ArtifactJson
@@ -18,5 +18,5 @@ from rivaverify.artifact.store import ObjectInfo, Store, parse_s3_uri, s3_uri
 __all__ = [
     "ARTIFACT_JSON", "CHECKSUMS", "EMBEDDED_BUCKET", "MARKER", "ArtifactError", "ArtifactJson", "ObjectInfo",
     "S3Store", "S3Target", "StageRequest", "StageResult", "StagedArtifact", "Store", "embedded_s3", "fetch",
-    "parse_s3_uri", "plan", "riva_lite_archive", "s3_uri", "stage", "staging_uri",
+    "parse_s3_uri", "plan", "s3_uri", "stage", "staging_uri",
 ]

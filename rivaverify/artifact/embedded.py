@@ -6,7 +6,6 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from rivaverify.artifact.errors import ArtifactError
@@ -77,22 +76,3 @@ def _empty(client: Any, bucket: str) -> None:
     except Exception:  # teardown of a server about to stop: nothing to report
         pass
 
-
-def riva_lite_archive(out_dir: Path) -> Path:
-    """riva-lite's deployable archive (rivalite.pack), the artifact of the embedded default."""
-    try:
-        import rivalite
-    except ImportError as exc:
-        raise ArtifactError("no artifact to stage: RIVA__ARTIFACT is unset and riva-lite is not installed "
-                            "(pip install -e '.[lite]'); set RIVA__ARTIFACT to a deployable archive (path or "
-                            "s3:// URI) or to a staged s3:// prefix") from exc
-    from rivalite.errors import RivaLiteError
-
-    try:
-        return Path(rivalite.pack(out_dir))
-    except RivaLiteError as exc:  # e.g. the lite extra (its pinned model) is not installed
-        raise ArtifactError(f"no artifact to stage: RIVA__ARTIFACT is unset and riva-lite cannot pack its own "
-                            f"({exc}); set RIVA__ARTIFACT to a deployable archive (path or s3:// URI) or a staged "
-                            "s3:// prefix (RIVA__BUCKET: the bucket to stage into), set RIVA__MODEL_REPO to "
-                            "deploy a repository with nothing to stage, or install the lite extra "
-                            "(pip install -e '.[lite]')") from exc
