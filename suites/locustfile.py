@@ -1,4 +1,4 @@
-"""Load on a Riva deployment with locust (see the README's Load section).
+"""Load on a Riva deployment with locust (docs/load.md).
 
     locust -f suites/locustfile.py --host localhost:50051 --headless -u 4 -r 4 -t 60s
     locust -f suites/locustfile.py RivaStreamingUser ...   # one user class only
