@@ -37,7 +37,8 @@ def die_with_parent() -> None:
 
 
 def terminate(proc: subprocess.Popen | None, timeout: float) -> int | None:
-    """SIGTERM a process we started, wait `timeout`, then SIGKILL its process group; its exit status."""
+    """SIGTERM a process we started (the leader of its own group), wait up to `timeout`, then SIGKILL what is
+    left of its group, itself included; its exit status."""
     if proc is None:
         return None
     if proc.poll() is None:
@@ -45,17 +46,18 @@ def terminate(proc: subprocess.Popen | None, timeout: float) -> int | None:
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait()
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # the group outlives its leader: children it did not stop
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
     return proc.returncode
 
 
 class Child:
     """`Child(argv, log).start(ready="listening on ")`: stdout and stderr to `log`, stdin closed, in its own
-    session (so its process group is its pid); `stop()` SIGTERMs it, then SIGKILLs the group."""
+    session (so its process group is its pid); `stop()` SIGTERMs it, then SIGKILLs what is left of its group."""
 
     def __init__(self, argv: list[str], log_path: str | os.PathLike, env: dict[str, str] | None = None,
                  cwd: str | os.PathLike | None = None, name: str | None = None, tied: bool = True):
@@ -117,7 +119,7 @@ class Child:
             self.proc.send_signal(sig)
 
     def stop(self, timeout: float = 15) -> int | None:
-        """SIGTERM, then SIGKILL of its process group after `timeout`; its exit status."""
+        """SIGTERM, then SIGKILL of its process group (after `timeout` at most); its exit status."""
         return terminate(self.proc, timeout)
 
     def __enter__(self) -> Child:
