@@ -119,6 +119,9 @@ def _die_with_parent() -> None:
 
 
 def spawn(cmd: list[str], env=None, executable: str | None = None, pass_fds=()) -> subprocess.Popen:
+    """A child in its own process group that dies with the launcher. Only before this process uses gRPC:
+    preexec_fn makes Python fork(), and a fork() of a process with live gRPC can abort the child before exec
+    (its post-fork handler restarts a poller whose epoll fd close_fds closes; grpc/grpc#43055)."""
     return subprocess.Popen(
         cmd, executable=executable, env=env, process_group=0, preexec_fn=_die_with_parent, pass_fds=pass_fds
     )

@@ -5,12 +5,13 @@ testing/ are built on it."""
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
+from rivaverify import procfs
 from rivaverify.readiness import WaitTimeout, wait_until
 
 
@@ -28,12 +29,21 @@ class NotReady(ChildError):
     pass
 
 
-def die_with_parent() -> None:
-    """In the child: SIGTERM when the process that started it dies (Linux PR_SET_PDEATHSIG)."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
+# Tied children get SIGTERM when this process dies (Linux PR_SET_PDEATHSIG, kept across exec). It is set by a
+# small exec wrapper, never by subprocess's preexec_fn: preexec_fn makes Python fork() instead of vfork(), and a
+# fork() of a process with live gRPC runs gRPC's post-fork handler, which restarts its poller thread in the child;
+# close_fds then closes that thread's epoll fd and the child aborts before exec ("Epoll1Poller encountered
+# epoll_wait error: Bad file descriptor", grpc/grpc#43055, grpcio 1.81+). tests/test_process.py shows both.
+_TIED = ("import ctypes, os, signal, sys\n"
+         "ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)\n"
+         "if os.getppid() != int(sys.argv[1]):\n"
+         "    sys.exit(143)  # the parent died before the tie was made\n"
+         "os.execvp(sys.argv[2], sys.argv[2:])\n")
+
+
+def tied(argv: list[str]) -> list[str]:
+    """`argv` run so that it gets SIGTERM when this process dies (through an exec wrapper; same pid)."""
+    return [sys.executable, "-c", _TIED, str(os.getpid()), *argv]
 
 
 def terminate(proc: subprocess.Popen | None, timeout: float) -> int | None:
@@ -52,6 +62,10 @@ def terminate(proc: subprocess.Popen | None, timeout: float) -> int | None:
     except (ProcessLookupError, PermissionError):
         pass
     proc.wait()
+    try:  # a signal is delivered after kill() returns: wait until the group is gone
+        wait_until(lambda: not procfs.in_group(proc.pid), 5, f"process group {proc.pid} gone")
+    except WaitTimeout:
+        pass  # a process in uninterruptible sleep: nothing more to do from here
     return proc.returncode
 
 
@@ -76,9 +90,9 @@ class Child:
             raise ChildError(f"{self.name} was started already (pid {self.proc.pid})")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True,
-                                         preexec_fn=die_with_parent if self.tied else None)
+            self.proc = subprocess.Popen(tied(self.argv) if self.tied else self.argv, env=self.env, cwd=self.cwd,
+                                         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
         if ready is not None:
             self.wait_for(ready, timeout)
         return self

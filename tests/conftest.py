@@ -18,6 +18,17 @@ ROOT = Path(__file__).resolve().parents[1]
 PLUGINS = f"pytest_plugins = {runpy.run_path(str(ROOT / 'conftest.py'))['pytest_plugins']!r}\n"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Stress tests (marker stress, minutes each) run only when -m names them: `pytest tests/ -m stress`;
+    .ci/run runs them after the tests line."""
+    if "stress" in (config.getoption("markexpr") or ""):
+        return
+    stress = [item for item in items if item.get_closest_marker("stress")]
+    if stress:
+        config.hook.pytest_deselected(items=stress)
+        items[:] = [item for item in items if not item.get_closest_marker("stress")]
+
+
 @pytest.fixture(autouse=True)
 def _clean_riva_env(monkeypatch):
     """Each test starts from default settings: no RIVA__* (nor the seed's names for them) from the caller's
