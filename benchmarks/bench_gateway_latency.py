@@ -1,6 +1,6 @@
 """Added latency of rivagateway over direct gRPC, on loopback (goal: <= 5 ms at p50 and p95).
 
-echo (default): an echo Riva (rivagateway.echo) answers each audio chunk at once; the client sends one 100 ms
+echo (default): an echo Riva (testing.fake_riva) answers each audio chunk at once; the client sends one 100 ms
 chunk and waits for its answer, again and again (ping-pong), once straight to the echo over gRPC and once through
 the gateway over WebSocket, in alternating rounds. Both go through the same echo, so the difference is the
 gateway: WebSocket in, gRPC out and back, WebSocket out.

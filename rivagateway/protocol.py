@@ -88,6 +88,9 @@ def parse_start(msg: dict[str, Any]) -> Start:
         raise ProtocolError(f"start message: encoding {start.encoding!r} is not one of {ENCODINGS}")
     if not 1 <= start.channels <= 8:
         raise ProtocolError(f"start message: channels {start.channels} is out of 1..8")
+    if start.channels > 1 and start.encoding != "LINEAR_PCM":
+        raise ProtocolError(f"start message: channels {start.channels} with encoding {start.encoding}: Riva takes "
+                            "mono audio only; send mono, or LINEAR_PCM, which the gateway mixes down to mono")
     if not start.language:
         raise ProtocolError("start message: language is empty; give a BCP-47 code such as en-US")
     return start

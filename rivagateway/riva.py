@@ -54,9 +54,10 @@ class RivaPool:
 
 
 def streaming_config(start: Start) -> riva_asr_pb2.StreamingRecognitionConfig:
+    """Riva's config for the stream; its audio is mono whatever the client sends (the session mixes it down)."""
     cfg = riva_asr_pb2.RecognitionConfig(
         encoding=riva_audio_pb2.AudioEncoding.Value(start.encoding), sample_rate_hertz=start.sample_rate,
-        audio_channel_count=start.channels, language_code=start.language, max_alternatives=1,
+        audio_channel_count=1, language_code=start.language, max_alternatives=1,
         enable_automatic_punctuation=start.punctuation, verbatim_transcripts=not start.punctuation,
         model=start.model)
     return riva_asr_pb2.StreamingRecognitionConfig(config=cfg, interim_results=start.interim_results)

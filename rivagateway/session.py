@@ -10,6 +10,7 @@ import time
 from aiohttp import WSMsgType, web
 
 from rivagateway import protocol as p
+from rivagateway.audio import MonoMixer
 from rivagateway.config import Config
 from rivagateway.metrics import Metrics
 from rivagateway.riva import END, RivaPool, RivaStreamError, recognize
@@ -47,7 +48,7 @@ class Stream:
             async with asyncio.timeout(self.cfg.max_stream_seconds):
                 start = await self._start()
                 riva = asyncio.create_task(self._riva(start))
-                reader = asyncio.create_task(self._read())
+                reader = asyncio.create_task(self._read(MonoMixer(start.channels)))
                 sender = asyncio.create_task(self._send())
                 tasks = [riva, reader, sender]
                 pending = {*tasks, self.going_away}
@@ -103,8 +104,9 @@ class Stream:
         except p.ProtocolError as exc:
             raise Closing(p.POLICY, "BAD_START", str(exc)) from None
 
-    async def _read(self) -> None:
-        """Client messages until stop: audio into the bounded queue, waiting at most buffer_timeout for room."""
+    async def _read(self, mono: MonoMixer) -> None:
+        """Client messages until stop: audio (mixed down to mono) into the bounded queue, waiting at most
+        buffer_timeout for room."""
         while True:
             try:
                 msg = await self.ws.receive(timeout=self.cfg.idle_timeout)
@@ -113,7 +115,7 @@ class Stream:
                               "{\"type\": \"stop\"}") from None
             if msg.type == WSMsgType.BINARY:
                 try:
-                    await asyncio.wait_for(self.audio.put(msg.data), self.cfg.buffer_timeout)
+                    await asyncio.wait_for(self.audio.put(mono(msg.data)), self.cfg.buffer_timeout)
                 except TimeoutError:
                     raise Closing(p.OVERLOADED, "BUFFER_FULL", f"{self.cfg.audio_buffer_frames} audio frames waited "
                                   f"for Riva over {self.cfg.buffer_timeout:g} s: send audio at real time") from None

@@ -32,14 +32,17 @@ def _health(gateway):
         pytest.fail(f"/health answered HTTP {r.status_code} with no JSON: {r.text[:200]!r}")
 
 
-def _stream(gateway, clip, key=None, how="bearer", realtime=False, interim=True, seconds=None, timeout=60):
+def _stream(gateway, clip, key=None, how="bearer", realtime=False, interim=True, seconds=None, timeout=60,
+            language="en-US"):
+    """The clip as it is (its rate and channels) through the gateway."""
     audio = clip
     chunks = audio.chunks(100)
     if seconds is not None:
         chunks = chunks[: int(seconds * 10)]
     try:
         return stream(gateway.url, chunks, audio.rate, key if key is not None else gateway.key, realtime=realtime,
-                      interim=interim, how=how, timeout=timeout, ca_cert=gateway.ca_cert)
+                      interim=interim, how=how, timeout=timeout, ca_cert=gateway.ca_cert, channels=audio.channels,
+                      language=language)
     except Refused as exc:
         pytest.fail(f"the gateway refused the stream: HTTP {exc.status} {exc.body[:200]}")
 
@@ -67,7 +70,8 @@ def test_metrics_need_no_key_and_have_their_families(gateway):
 def test_stream_contract_partials_then_finals(gateway, smoke_clip, settings, thresholds, record_figure):
     _need_key(gateway)
     utt, audio = smoke_clip
-    s = _stream(gateway, audio, realtime=True, timeout=thresholds.max_response_s * 3 + audio.duration_s)
+    s = _stream(gateway, audio, realtime=True, timeout=thresholds.max_response_s * 3 + audio.duration_s,
+                language=utt.lang or settings.language_code)
     problems = contract_problems(s, interim=True)
     assert not problems, "the event contract is broken:\n  " + "\n  ".join(problems)
     score = wer(utt.text, s.transcript)
@@ -103,7 +107,8 @@ def test_a_language_riva_lacks_gets_rivas_error(gateway, smoke_clip):
     _need_key(gateway)
     ws = connect(gateway.url, gateway.key, ca_cert=gateway.ca_cert)
     audio = smoke_clip[1]
-    s = run_stream(ws, audio.chunks(100)[:10], start_message(audio.rate, language="xx-XX"), timeout=30)
+    start = start_message(audio.rate, language="xx-XX", channels=audio.channels)
+    s = run_stream(ws, audio.chunks(100)[:10], start, timeout=30)
     assert s.errors, f"no error event for language xx-XX: {[e.data for e in s.events][-3:]}, close {s.close_code}"
     err = s.errors[0].data
     assert err.get("code") == "INVALID_ARGUMENT" and "xx-XX" in err.get("message", ""), (

@@ -89,6 +89,9 @@ def test_stream_contract_through_the_gateway(echo, start, key):
     assert s.partials[-1].audio_processed == pytest.approx(1.0)
     off = stream(g.url, [PCM] * 5, 16000, key, interim=False)
     assert contract_problems(off, interim=False) == [] and len(off.events) == 1
+    # stereo reaches Riva as mono: 1 s of interleaved stereo is 1 s of audio (2 s if its bytes went as mono)
+    stereo = stream(g.url, [PCM * 2] * 10, 16000, key, channels=2)
+    assert contract_problems(stereo) == [] and stereo.finals[-1].audio_processed == pytest.approx(1.0)
 
 
 def test_keys_bearer_header_401_and_never_logged(echo, start, key):

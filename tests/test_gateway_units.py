@@ -3,10 +3,13 @@ helpers (contract check, metrics parser, URLs) and the gateway settings."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from rivagateway import config, keys, protocol
+from rivagateway.audio import MonoMixer
 from rivagateway.ratelimit import SlidingWindow
+from rivagateway.riva import streaming_config
 from rivaverify import settings as s
 from rivaverify.gateway.client import Event, GatewayStream, http_base, stream_url
 from rivaverify.gateway.contract import contract_problems
@@ -74,12 +77,24 @@ def test_start_message_defaults_and_errors():
         ({"type": "start", "sample_rate": 100}, "out of 8000..96000"),
         ({"type": "start", "encoding": "MP3"}, "encoding 'MP3' is not one of"),
         ({"type": "start", "interim_results": "yes"}, "interim_results must be bool"),
+        ({"type": "start", "channels": 9}, "channels 9 is out of 1..8"),
+        ({"type": "start", "channels": 2, "encoding": "FLAC"}, "channels 2 with encoding FLAC: Riva takes mono"),
     ]:
         with pytest.raises(protocol.ProtocolError, match=None) as err:
             protocol.parse_start(msg)
         assert says in str(err.value), (msg, str(err.value))
     with pytest.raises(protocol.ProtocolError, match="must be JSON"):
         protocol.parse_control("{nope")
+
+
+def test_interleaved_pcm_is_mixed_down_to_mono_across_messages():
+    stereo = np.array([[100, 300], [-5, -6], [32767, 32767], [-32768, 32767]], "<i2").tobytes()
+    mono = MonoMixer(2)
+    got = mono(stereo[:5]) + mono(stereo[5:9]) + mono(stereo[9:])  # sample frames split between messages
+    assert np.frombuffer(got, "<i2").tolist() == [200, -6, 32767, 0] and mono.rest == b""
+    assert MonoMixer(1)(stereo) == stereo
+    assert protocol.parse_start({"type": "start", "channels": 2}).channels == 2
+    assert streaming_config(protocol.parse_start({"type": "start", "channels": 2})).config.audio_channel_count == 1
 
 
 def test_options_errors_name_the_option(capsys, monkeypatch, tmp_path):

@@ -108,9 +108,11 @@ def connect(url: str, api_key: str | None = None, how: str = "bearer", timeout: 
         raise GatewayError(f"cannot open {stream_url(url)}: {exc}; is the gateway running (GET /ping)?") from None
 
 
-def start_message(rate: int, language: str = "en-US", interim: bool = True, **extra: Any) -> dict[str, Any]:
+def start_message(rate: int, language: str = "en-US", interim: bool = True, channels: int = 1,
+                  **extra: Any) -> dict[str, Any]:
+    """The start of a stream of 16-bit PCM at `rate` Hz, `channels` interleaved (the gateway mixes them down)."""
     return {"type": "start", "language": language, "sample_rate": rate, "encoding": "LINEAR_PCM",
-            "interim_results": interim, **extra}
+            "interim_results": interim, "channels": channels, **extra}
 
 
 def run_stream(ws: websocket.WebSocket, chunks: list[bytes], start: dict[str, Any] | str | None, chunk_ms: float = 100,
@@ -174,9 +176,10 @@ def run_stream(ws: websocket.WebSocket, chunks: list[bytes], start: dict[str, An
 
 def stream(url: str, pcm_chunks: list[bytes], rate: int, api_key: str | None = None, chunk_ms: float = 100,
            realtime: bool = False, interim: bool = True, language: str = "en-US", how: str = "bearer",
-           timeout: float = 60, ca_cert: str | None = None) -> GatewayStream:
+           timeout: float = 60, ca_cert: str | None = None, channels: int = 1) -> GatewayStream:
     ws = connect(url, api_key, how, timeout=min(timeout, 10), ca_cert=ca_cert)
-    return run_stream(ws, pcm_chunks, start_message(rate, language, interim), chunk_ms, realtime, timeout=timeout)
+    return run_stream(ws, pcm_chunks, start_message(rate, language, interim, channels), chunk_ms, realtime,
+                      timeout=timeout)
 
 
 def latency_ms(e: Event, s: GatewayStream, chunk_ms: float) -> float | None:

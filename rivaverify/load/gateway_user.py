@@ -77,7 +77,7 @@ class GatewayUser(User):
             if ms is not None:
                 self._fire(kind, ms, len(e.data.get("text", "")))
 
-        start = start_message(clip.rate, self.language or utt.lang or self.default_language)
+        start = start_message(clip.rate, self.language or utt.lang or self.default_language, channels=clip.channels)
         s = run_stream(ws, clip.chunks(self.chunk_ms), start, self.chunk_ms, realtime=True,
                        timeout=60 + clip.duration_s, on_event=on_event)
         failed = None if s.close_code == 1000 else RuntimeError(f"closed {s.close_code} {s.close_reason}")
