@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
+
+from rivaverify.procfs import parse_cmdline
 
 GIB = 1024**3
 GPU_QUERY = "index,name,driver_version,memory.total,compute_cap"
@@ -63,13 +66,24 @@ def port_owner(host: Any, port: int) -> str:
     return f"{m.group(1)} (pid {m.group(2)})" if m else out.stdout.strip()
 
 
-RIVA_PROCESSES = ("riva", "triton", "python", "docker-proxy")  # python: riva-lite; docker-proxy: a published port
+# The programs that serve a Riva deployment's ports: Riva's API server, Triton, a container's published port.
+RIVA_SERVERS = ("riva_server", "tritonserver", "docker-proxy")
 
 
-def is_riva_process(owner: str) -> bool:
-    """Whether a port owner (as port_owner names it) can be a Riva deployment's server."""
-    name = owner.split(" (pid")[0].lower()
-    return any(k in name for k in RIVA_PROCESSES)
+def owner_argv(host: Any, owner: str) -> list[str]:
+    """The command line of a port owner (as port_owner names it), read on `host` ([] when unknown)."""
+    m = re.search(r"\(pid (\d+)\)", owner)
+    return parse_cmdline(host.file(f"/proc/{m.group(1)}/cmdline").content) if m else []
+
+
+def is_riva_process(owner: str, argv: list[str]) -> bool:
+    """Whether a port owner (as port_owner names it, with its command line) is a Riva deployment's server:
+    riva_server, tritonserver, docker-proxy, or riva-lite's API server (python -m rivalite.server, rivalite serve);
+    any other Python program is not."""
+    if owner.split(" (pid")[0] in RIVA_SERVERS:
+        return True
+    pairs = list(zip(argv, argv[1:], strict=False))
+    return ("-m", "rivalite.server") in pairs or any(Path(a).name == "rivalite" and b == "serve" for a, b in pairs)
 
 
 def parse_gpus(csv_text: str) -> list[dict[str, Any]]:

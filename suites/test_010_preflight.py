@@ -58,7 +58,7 @@ def test_ports(host, settings, record_fact):
             "RIVA__HOST")
         owner = preflight.port_owner(host, ports["riva grpc"])
         record_fact("riva_port_owner", owner or "unknown")
-        assert not owner or preflight.is_riva_process(owner), (
+        assert not owner or preflight.is_riva_process(owner, preflight.owner_argv(host, owner)), (
             f"{settings.grpc_address} is held by {owner}, not a Riva server (riva_server, riva-lite, tritonserver or "
             "a container's docker-proxy): fix RIVA__HOST")
         return

@@ -32,7 +32,7 @@ def test_phase_070_passes_on_riva_lite(tmp_path, work_dir):
     result = run.pytest("-m", "gateway")
     state = run.state_of("070")
     assert result.returncode == 0, f"{state['failures'][:2]}\n{result.stdout[-3000:]}{result.stderr[-2000:]}"
-    assert state["status"] == "passed" and state["counts"] == {"passed": 13}, state["counts"]
+    assert state["status"] == "passed" and set(state["counts"]) == {"passed"}, state["counts"]  # none skipped
     assert state["figures"]["gateway.wer"]["value"] <= 0.25 and state["facts"]["gateway_health"]["status"] == "ok"
     logs = run.reports / "logs"
     assert "rivagateway listening on ws://127.0.0.1:" in (logs / "gateway.log").read_text()
@@ -60,7 +60,8 @@ def test_attaches_to_a_running_gateway(tmp_path, work_dir, rivalite_models):
     out = result.stdout
     assert result.returncode == 0, out[-4000:]
     assert "the suite cannot take its Riva down" in out
-    assert run.state_of("070")["counts"] == {"passed": 12, "skipped": 1}
+    counts = run.state_of("070")["counts"]
+    assert counts.get("skipped") == 1 and set(counts) == {"passed", "skipped"}, counts  # only Riva-down skipped
     assert key not in out and key not in (run.reports / "gateway.html").read_text()
     assert riva.leftovers() == []
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ import time
 import pytest
 
 from rivalite.launcher import free_port
+from rivaverify.readiness import wait_until
 from testing.fake_riva import FakeRiva
 from tests.conftest import ROOT
 
@@ -111,7 +113,12 @@ def test_master_and_worker_run_unchanged(tmp_path, echo):
          "--host", echo, "-u", "2", "-r", "2", "-t", "8s", "--stop-timeout", "10",
          "--json-file", str(tmp_path / "stats")], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True)
-    time.sleep(2)
+    def listening() -> bool:
+        assert master.poll() is None, master.communicate()[0][-3000:]
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", port)) == 0
+
+    wait_until(listening, 60, f"the locust master listening on {port}", interval_s=0.1)
     worker = subprocess.Popen([*common, "--worker", f"--master-port={port}", "--stop-timeout", "10"], cwd=tmp_path,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ})
     try:

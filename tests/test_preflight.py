@@ -9,7 +9,7 @@ import socket
 import pytest
 import testinfra
 
-from rivaverify import preflight
+from rivaverify import preflight, procfs
 from tests.conftest import ROOT
 
 # nvidia-smi --query-gpu=index,name,driver_version,memory.total,compute_cap --format=csv,noheader,nounits
@@ -109,9 +109,20 @@ def test_docker_engine_check_skips_a_dry_run_and_says_the_next_step_once(suite_d
 
 
 def test_riva_process_names():
-    assert preflight.is_riva_process("riva_server (pid 12)") and preflight.is_riva_process("tritonserver (pid 3)")
-    assert preflight.is_riva_process("python3 (pid 7)") and preflight.is_riva_process("docker-proxy (pid 9)")
-    assert not preflight.is_riva_process("nginx (pid 5)")
+    assert preflight.is_riva_process("riva_server (pid 12)", [])
+    assert preflight.is_riva_process("tritonserver (pid 3)", [])
+    assert preflight.is_riva_process("docker-proxy (pid 9)", ["/usr/bin/docker-proxy", "-proto", "tcp"])
+    assert preflight.is_riva_process("python3 (pid 7)", ["/v/bin/python3", "-m", "rivalite.server", "--riva_uri=:1"])
+    assert preflight.is_riva_process("python3 (pid 7)", ["/v/bin/python3", "/v/bin/rivalite", "serve"])
+    assert not preflight.is_riva_process("python3 (pid 7)", ["/v/bin/python3", "-m", "http.server", "50051"])
+    assert not preflight.is_riva_process("python3 (pid 7)", ["/v/bin/python3", "/v/bin/rivagateway", "--riva", "x"])
+    assert not preflight.is_riva_process("nginx (pid 5)", ["nginx"])
+
+
+def test_a_port_owners_command_line_is_read_on_the_host():
+    host = testinfra.get_host("local://")
+    assert preflight.owner_argv(host, f"python3 (pid {os.getpid()})") == procfs.cmdline(os.getpid())
+    assert preflight.owner_argv(host, "unknown") == []
 
 
 def test_endpoint_port_held_by_something_else_fails_naming_it(pytester, monkeypatch):
