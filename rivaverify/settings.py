@@ -158,6 +158,8 @@ class Settings(BaseSettings):
                                          "containers (default: random; every one also has riva-verify=1)")
     require_docker: bool = Field(False, description="docker-marked tests fail instead of skipping, and a run with "
                                  "none of them passing fails (CI sets it)")
+    require_extras: bool = Field(False, description="a phase that cannot run because an extra (gateway) is not "
+                                 "installed fails instead of skipping (the release and nightly workflows set it)")
     gateway_url: str | None = Field(None, pattern=r"^wss?://[^/\s]+(/\S*)?$", description="ws(s)://HOST:PORT of a "
                                     "running rivagateway for phase 070 to check (unset: the suite starts one in front "
                                     "of the deployment, targets local and docker)")

@@ -158,3 +158,13 @@ def test_gateway_settings_validate_and_keep_the_key_secret(monkeypatch):
     assert s.public_dict(loaded)["gateway_api_key"] == "***"
     assert "gw-secret-value-123" in s.secret_values(loaded)
     assert "gw-secret-value-123" not in repr(loaded)
+
+
+def test_a_missing_gateway_extra_skips_or_fails_as_the_run_asks(monkeypatch):
+    from fixtures import gateway as fixture
+
+    monkeypatch.setattr(fixture, "_missing_extra", lambda: "aiohttp")
+    with pytest.raises(pytest.skip.Exception, match=r"aiohttp is missing\): pip install -e '.\[gateway\]'"):
+        fixture._can_start(s.load())
+    with pytest.raises(pytest.fail.Exception, match="RIVA__REQUIRE_EXTRAS=true: a missing extra fails this run"):
+        fixture._can_start(s.load({"require_extras": "true"}))

@@ -85,3 +85,19 @@ def test_gpu_jobs_request_the_gpus_and_pass_phase_020_its_settings(name):
     env = load(name)["jobs"]["production"]["env"]
     assert env["RIVA__REQUIRE_GPU"] == "true" and env["RIVA__DOCKER_GPUS"] == "all"  # not auto: no runtime guess
     assert env["RIVA__MODEL_REPO"] and {"RIVA__ARTIFACT", "RIVA__BUCKET"} <= set(env)
+
+
+@pytest.mark.parametrize("name", ["nightly-gpu.yml", "release-gate.yml"])
+def test_every_install_has_the_extras_the_phases_need_and_a_missing_one_fails(name):
+    jobs = load(name)["jobs"]
+    installs = [s["run"] for job in jobs.values() for s in job["steps"] if "pip install" in s.get("run", "")]
+    assert installs and all("gateway" in run for run in installs), installs  # else phase 070 cannot start
+    assert jobs["production"]["env"]["RIVA__REQUIRE_EXTRAS"] == "true"
+    suites = [s["run"] for job in jobs.values() for s in job["steps"] if "pytest suites/" in s.get("run", "")]
+    assert all("production" not in run or "require-extras" in run or job_env_requires(jobs, run) for run in suites)
+
+
+def job_env_requires(jobs: dict, run: str) -> bool:
+    """The job that runs `run` sets RIVA__REQUIRE_EXTRAS=true."""
+    return any(job.get("env", {}).get("RIVA__REQUIRE_EXTRAS") == "true" for job in jobs.values()
+               if any(s.get("run") == run for s in job["steps"]))
