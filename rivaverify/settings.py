@@ -133,6 +133,8 @@ class Settings(BaseSettings):
     formats: Path = Field(Path("audio/formats.json"), description="manifest of encodings and rates to check")
     chunk_ms: int = Field(100, ge=10, le=2000, description="streaming chunk length, ms (as the server's)")
     stream_utterances: int = Field(6, ge=0, description="corpus clips streamed at real time in 060 (0: all)")
+    load_seconds: int = Field(20, ge=5, le=3600, description="how long phase 080's locust load runs, seconds")
+    load_users: int = Field(4, ge=1, le=1000, description="real-time streams phase 080's load keeps open")
     baseline: Path | None = Field(None, description="an earlier state/060.json to flag regressions against")
     baseline_tolerance: float = Field(0.2, ge=0, description="allowed worsening vs the baseline (0.2 = 20 %)")
     reports_dir: Path = Field(Path("reports"), description="HTML, JUnit, JSON, logs, plan, bundles")

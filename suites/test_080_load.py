@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-USERS, SECONDS = 4, 20
 
 
 def _argv(host: str, settings) -> tuple[list[str], Path]:
     out = settings.reports_dir.resolve() / "load-suite"
+    users = str(settings.load_users)
     return [sys.executable, "-m", "locust", "-f", str(ROOT / "suites" / "locustfile.py"), "RivaStreamingUser",
-            "--host", host, "--headless", "-u", str(USERS), "-r", str(USERS), "-t", f"{SECONDS}s",
+            "--host", host, "--headless", "-u", users, "-r", users, "-t", f"{settings.load_seconds}s",
             "--stop-timeout", "60", "--csv", str(out), "--html", f"{out}.html", "--json-file", str(out),
             "--riva-corpus", str(settings.corpus.resolve()), "--riva-max-p95-partial-ms", "1e9",
             "--riva-max-p95-final-ms", "1e9"], out
@@ -34,7 +34,7 @@ def load_run(request, settings, plan):
     argv, out = _argv(deployment.grpc_address, settings)
     if not plan.run(argv):
         pytest.skip("dry run")
-    result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=SECONDS + 180)
+    result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=settings.load_seconds + 180)
     stats = json.loads(Path(f"{out}.json").read_text()) if Path(f"{out}.json").exists() else []
     return result, {s["name"]: s for s in stats}
 
@@ -49,14 +49,14 @@ def test_load_runs_without_failures(load_run, record_figure):
     assert all(s["num_failures"] == 0 for s in stats.values()), {n: s["num_failures"] for n, s in stats.items()}
 
 
-def test_load_statistics_add_up(load_run):
+def test_load_statistics_add_up(load_run, settings):
     """Every chunk was answered once (one partial or final event per chunk, as phase 060 pairs them), every
     stream ended with a final, the pairing was never flagged, and no latency is negative."""
     _, stats = load_run
     streams = stats["stream"]["num_requests"]
     chunks = stats["stream"]["total_content_length"]
     responses = stats["partial"]["num_requests"] + stats.get("final", {}).get("num_requests", 0)
-    assert streams >= USERS, f"{streams} streams finished, at least {USERS} expected"
+    assert streams >= settings.load_users, f"{streams} streams finished, at least {settings.load_users} expected"
     assert responses == chunks, f"{responses} responses paired with {chunks} chunks: Riva answers each chunk once"
     ended = stats.get("final_after_last_chunk", {}).get("num_requests", 0)
     assert ended == streams, f"{ended} of {streams} streams ended with a final"

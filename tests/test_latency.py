@@ -49,15 +49,21 @@ def test_a_load_tool_gets_the_same_latencies_as_they_arrive():
     s = _stream(sent, [(0.05, False, 0.1), (0.17, False, 0.2), (0.26, False, 0.3), (0.4, True, 0.3)],
                 [Received(0.4, True, "a b", 0, 0.3, 3)])
     got = [e for i in range(4) for e in on_arrival(s, i, 3)]
-    assert [k for k, _ in got] == ["partial", "partial", "partial", "final_after_last_chunk"]
+    assert [k for k, _ in got] == ["partial", "partial", "partial"]  # the final after the last chunk: at the end
     t = measure(s, 100, 0.3)
-    assert [ms for _, ms in got] == pytest.approx(t.partial_ms + t.final_ms + [t.final_after_last_chunk_ms])
-    # the final rides on the last chunk's response: paired with it, and also the final after the last chunk
+    assert [ms for _, ms in got] == pytest.approx(t.partial_ms + t.final_ms)
+    assert t.final_after_last_chunk_ms == pytest.approx(200)
+    # the final rides on the last chunk's response: paired with it
     s = _stream(sent, [(0.05, False, 0.1), (0.17, False, 0.2), (0.3, True, 0.3)], [Received(0.3, True, "a", 0, 0.3, 3)])
     got = [e for i in range(3) for e in on_arrival(s, i, 3)]
     t = measure(s, 100, 0.3)
-    assert [k for k, _ in got] == ["partial", "partial", "final", "final_after_last_chunk"]
-    assert [ms for _, ms in got] == pytest.approx(t.partial_ms + t.final_ms + [t.final_after_last_chunk_ms])
+    assert [k for k, _ in got] == ["partial", "partial", "final"]
+    assert [ms for _, ms in got] == pytest.approx(t.partial_ms + t.final_ms)
+    # two finals after the last chunk (two utterances, or riva-lite's closing one): one figure, the last
+    s = _stream(sent, [(0.05, False, 0.1), (0.17, False, 0.2), (0.26, False, 0.3), (0.4, True, 0.2), (0.5, True, 0.3)],
+                [Received(0.4, True, "a", 0, 0.2, 3), Received(0.5, True, "b", 0, 0.3, 3)])
+    assert [k for i in range(5) for k, _ in on_arrival(s, i, 3)] == ["partial", "partial", "partial"]
+    assert measure(s, 100, 0.3).final_after_last_chunk_ms == pytest.approx(300)
     early = _stream([0.0], [(0.01, False, 0.1), (0.05, False, 0.2)])  # response 1 before chunk 1 was sent
     assert on_arrival(early, 1, 2) == []
     assert on_arrival(_stream([0.0], [(0.01, False, 0.1), (0.2, False, 0.1)]), 1, 1) == []  # no final: not counted

@@ -81,15 +81,14 @@ def measure(s: Streamed, chunk_ms: float, audio_s: float) -> Timing:
 
 def on_arrival(s: Streamed, i: int, chunks: int) -> list[tuple[str, float]]:
     """Response i as a load tool's events when it arrives, with measure()'s values when the counts pair:
-    ("partial" | "final", ms) paired with chunk i, and ("final_after_last_chunk", ms) for a final once every
-    chunk was sent. Nothing for a response that came before its chunk was sent (measure() gives it, negative
-    and flagged, at the end) or that follows the last chunk without a final (measure() does not count it)."""
-    r, out = s.responses[i], []
+    ("partial" | "final", ms) paired with chunk i. Nothing for a response that came before its chunk was sent
+    (measure() gives it, negative and flagged, at the end) or that follows the last chunk (a final there is
+    measure()'s final_after_last_chunk_ms, known once the stream ends: several finals may follow the last
+    chunk)."""
+    r = s.responses[i]
     if i < min(chunks, len(s.sent_at)):
-        out.append(("final" if r.final else "partial", (r.at - s.sent_at[i]) * 1000))
-    if r.final and s.sent_at and len(s.sent_at) == chunks:
-        out.append(("final_after_last_chunk", (r.at - s.sent_at[-1]) * 1000))
-    return out
+        return [("final" if r.final else "partial", (r.at - s.sent_at[i]) * 1000)]
+    return []
 
 
 def _chunk_of(audio_processed_s: float, chunk_ms: float, n: int) -> int:

@@ -114,8 +114,11 @@ class RivaStreamingUser(_RivaUser):
         for i in early:
             r = s.responses[i]
             self.fire("final" if r.final else "partial", (r.at - s.sent_at[i]) * 1000)
-        for flag in measure(s, opts.riva_chunk_ms, pcm.duration_s).flags:
+        timing = measure(s, opts.riva_chunk_ms, pcm.duration_s)
+        for flag in timing.flags:
             self.fire("latency_flag", 0, 0, RivaError(f"{utt.id}: {flag}"))
+        if timing.final_after_last_chunk_ms is not None:  # once per stream, however many finals follow the end
+            self.fire("final_after_last_chunk", timing.final_after_last_chunk_ms)
         self.fire("stream", s.seconds * 1000, len(s.sent_at))
 
 
