@@ -1,5 +1,6 @@
-"""The riva-lite image, built here with no registry: debootstrap a Debian rootfs, install riva-lite into it
-under chroot, `docker import` it with start-riva as the command.
+"""The riva-lite image, built here with no registry, in two layers: riva-lite-deps:<key> (a debootstrap Debian
+rootfs with riva-lite's runtime requirements pip-installed under chroot, `docker import`ed), then riva-lite:<key>
+on top of it (`docker build`: riva-lite's sources, its scripts, the triton home; start-riva as the command).
 
 Inside, NVIDIA's layout where it matters:
     /opt/riva-lite/bin        start-riva, rivalite, python3 (a venv with riva-lite and its runtime deps)
@@ -7,18 +8,21 @@ Inside, NVIDIA's layout where it matters:
     /data/models              where the model repository is mounted
 
 Reuse: the image is tagged riva-lite:<key>, the key a hash of this recipe and of riva-lite's sources; an
-image with that tag is used as it is. Under CACHE (~/.cache/rivalite/image) the debootstrap rootfs is kept
-as a tarball and pip's cache is kept, so a rebuild after a source change is a pip install and an import.
+image with that tag is used as it is. The deps image's key leaves the sources out, so a rebuild after a source
+change is one `docker build` of a few files (seconds). Under CACHE (~/.cache/rivalite/image) the debootstrap
+rootfs is kept as a tarball and pip's cache is kept, for when the requirements change.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import io
 import os
 import re
 import shutil
 import subprocess
+import tarfile
 import tempfile
 import time
 from contextlib import contextmanager
@@ -29,6 +33,7 @@ from typing import Any
 from rivalite.errors import RivaLiteError
 
 REPOSITORY = "riva-lite"
+DEPS_REPOSITORY = "riva-lite-deps"
 SUITE, MIRROR = "bookworm", "http://deb.debian.org/debian"
 PACKAGES = ("python3", "python3-venv", "libpython3.11", "ca-certificates")  # the stub links libpython3.11
 VENV, TRITON_HOME = "/opt/riva-lite", "/opt/tritonserver"
@@ -37,7 +42,7 @@ PATH = f"{VENV}/bin:{TRITON_HOME}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/
 RUNTIME_DEPS = ("grpcio", "grpcio-tools", "protobuf", "numpy", "nvidia-riva-client", "tritonclient",
                 "nvidia-pytriton", "faster-whisper", "av")
 KEY_LABEL = "riva-lite.key"
-RECIPE_VERSION = "1"  # bump when the steps below change
+RECIPE_VERSION = "2"  # bump when the steps below change
 SCRIPT = "#!{venv}/bin/python3\nimport sys\nfrom {module} import main\nsys.exit(main())\n"
 
 
@@ -68,6 +73,11 @@ def source_dir() -> Path:
 
 def _sources() -> list[Path]:
     return sorted(p for p in source_dir().rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+
+
+def deps_key() -> str:
+    """Hash of what the deps image holds: the recipe, the Debian packages, riva-lite's runtime requirements."""
+    return hashlib.sha256(f"{RECIPE_VERSION}|{SUITE}|{PACKAGES}|{requirements()}".encode()).hexdigest()[:12]
 
 
 def key() -> str:
@@ -155,8 +165,8 @@ def _chroot_env() -> dict[str, str]:
     return env
 
 
-def _install(root: Path, cache: Path, log) -> None:
-    """riva-lite into ROOT/opt/riva-lite, pip's cache kept under CACHE/pip between builds."""
+def _install_deps(root: Path, cache: Path, log) -> None:
+    """riva-lite's runtime requirements into a venv at ROOT/opt/riva-lite, pip's cache kept under CACHE/pip."""
     env = _chroot_env()
     # Reach the package index as this machine does: its CA bundle, its pip.conf, its resolver.
     for host_file in ("/etc/ssl/certs/ca-certificates.crt", "/etc/pip.conf", "/etc/resolv.conf"):
@@ -172,22 +182,82 @@ def _install(root: Path, cache: Path, log) -> None:
         _run(["chroot", str(root), f"{VENV}/bin/pip", "install", *requirements()], log, env, "pip install")
     finally:
         inside.rename(pip_cache)
-    site = root / VENV.lstrip("/") / "lib" / "python3.11" / "site-packages"
-    shutil.copytree(source_dir(), site / "rivalite", ignore=shutil.ignore_patterns("__pycache__"))
-    for name, module in (("start-riva", "rivalite.launcher"), ("rivalite", "rivalite.cli")):
-        script = root / VENV.lstrip("/") / "bin" / name
-        script.write_text(SCRIPT.format(venv=VENV, module=module))
-        script.chmod(0o755)
-    _run(["chroot", str(root), f"{VENV}/bin/rivalite", "triton-home", "--home", TRITON_HOME], log, env,
-         "rivalite triton-home")
     (root / "data" / "models").mkdir(parents=True, exist_ok=True)
     for f in ("etc/pip.conf", "etc/resolv.conf"):  # the build machine's, not the image's
         (root / f).unlink(missing_ok=True)
 
 
+def deps_image(client: Any, cache: Path, log=print, force: bool = False) -> str:
+    """riva-lite-deps:<deps key>, imported from a rootfs with the runtime requirements (made when missing)."""
+    tag = f"{DEPS_REPOSITORY}:{deps_key()}"
+    if not force and find(client, tag) is not None:
+        log(f"reusing the image {tag}")
+        return tag
+    base = base_rootfs(cache, log)
+    with tempfile.TemporaryDirectory(prefix=".build-", dir=cache) as tmp:
+        root = Path(tmp) / "root"
+        root.mkdir()
+        _run(["tar", "--numeric-owner", "-C", str(root), "-xf", str(base)], log, what="tar -x")
+        _install_deps(root, cache, log)
+        rootfs = Path(tmp) / "rootfs.tar"
+        _run(["tar", "--numeric-owner", "-C", str(root), "-cf", str(rootfs), "."], log, what="tar")
+        shutil.rmtree(root)
+        replaced = {i.id for i in (find(client, tag),) if i is not None}
+        _import(client, rootfs, tag, ["ENV LANG=C.UTF-8", "WORKDIR /"], log)
+        _remove_untagged(client, replaced, log)
+    return tag
+
+
+def dockerfile(deps: str, k: str) -> str:
+    """The app layer on the deps image: riva-lite's sources, its scripts, the triton home, Riva's ports."""
+    site = f"{VENV}/lib/python3.11/site-packages"
+    return "\n".join([
+        f"FROM {deps}",
+        f"COPY rivalite {site}/rivalite",
+        f"COPY start-riva rivalite-cli {VENV}/bin/",
+        f"RUN mv {VENV}/bin/rivalite-cli {VENV}/bin/rivalite && chmod 755 {VENV}/bin/start-riva {VENV}/bin/rivalite"
+        f" && {VENV}/bin/rivalite triton-home --home {TRITON_HOME} && mkdir -p /data/models",
+        *changes(k), ""])
+
+
+def _context(deps: str, k: str) -> bytes:
+    """The `docker build` context: the Dockerfile, riva-lite's sources, the two scripts."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        def add(name: str, data: bytes, mode: int = 0o644) -> None:
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), mode
+            tar.addfile(info, io.BytesIO(data))
+
+        add("Dockerfile", dockerfile(deps, k).encode())
+        for p in _sources():
+            add(f"rivalite/{p.relative_to(source_dir())}", p.read_bytes())
+        for name, module in (("start-riva", "rivalite.launcher"), ("rivalite-cli", "rivalite.cli")):
+            add(name, SCRIPT.format(venv=VENV, module=module).encode(), 0o755)
+    return buf.getvalue()
+
+
+def _build_app(client: Any, deps: str, tag: str, k: str, log) -> None:
+    log(f"docker build {tag} from {deps}")
+    # nocache: a build is a build (a fresh image), seconds on the deps image
+    for chunk in client.api.build(fileobj=io.BytesIO(_context(deps, k)), custom_context=True, tag=tag, rm=True,
+                                  forcerm=True, nocache=True, pull=False, decode=True):
+        if "error" in chunk:
+            raise RivaLiteError(f"docker build of {tag} failed: {chunk['error'].strip()}")
+        if chunk.get("stream", "").strip():
+            log(chunk["stream"].rstrip())
+    image = find(client, tag)
+    if image is None or (image.labels or {}).get(KEY_LABEL) != k:
+        raise RivaLiteError(f"docker build reported no error but {tag} is not on the engine with key {k}")
+    repository = tag.rpartition(":")[0]
+    if repository == REPOSITORY:
+        image.tag(repository, "latest")
+
+
 def build(tag: str | None = None, client: Any = None, cache: Path | None = None, force: bool = False,
-          log=print) -> str:
-    """Build the image (or reuse it when `tag` already exists with this recipe's key); return its tag."""
+          log=print, force_deps: bool = False) -> str:
+    """Build the image (or reuse it when `tag` already exists with this recipe's key); return its tag.
+    `force`: build the app layer again; `force_deps`: the deps image too (with a fresh `cache`: a cold build)."""
     tag = tag or default_tag()
     k = key()
     if client is None:
@@ -204,18 +274,10 @@ def build(tag: str | None = None, client: Any = None, cache: Path | None = None,
             log(f"reusing the image {tag}")
             return tag
         started = time.monotonic()
-        base = base_rootfs(cache, log)
-        with tempfile.TemporaryDirectory(prefix=".build-", dir=cache) as tmp:
-            root = Path(tmp) / "root"
-            root.mkdir()
-            _run(["tar", "--numeric-owner", "-C", str(root), "-xf", str(base)], log, what="tar -x")
-            _install(root, cache, log)
-            rootfs = Path(tmp) / "rootfs.tar"
-            _run(["tar", "--numeric-owner", "-C", str(root), "-cf", str(rootfs), "."], log, what="tar")
-            shutil.rmtree(root)
-            replaced = {i.id for i in (find(client, tag), find(client, f"{REPOSITORY}:latest")) if i is not None}
-            _import(client, rootfs, tag, k, log)
-            _remove_untagged(client, replaced, log)
+        deps = deps_image(client, cache, log, force_deps)
+        replaced = {i.id for i in (find(client, tag), find(client, f"{REPOSITORY}:latest")) if i is not None}
+        _build_app(client, deps, tag, k, log)
+        _remove_untagged(client, replaced, log)
         log(f"built {tag} in {time.monotonic() - started:.0f} s")
     return tag
 
@@ -247,15 +309,12 @@ def changes(k: str) -> list[str]:
     ]
 
 
-def _import(client: Any, rootfs: Path, tag: str, k: str, log) -> None:
+def _import(client: Any, rootfs: Path, tag: str, config: list[str], log) -> None:
     repository, _, version = tag.rpartition(":") if ":" in tag.rsplit("/", 1)[-1] else (tag, "", "latest")
     log(f"docker import {rootfs} {tag}")
-    out = client.api.import_image_from_file(str(rootfs), repository=repository, tag=version, changes=changes(k))
+    out = client.api.import_image_from_file(str(rootfs), repository=repository, tag=version, changes=config)
     if "error" in str(out).lower() and find(client, tag) is None:
         raise RivaLiteError(f"docker import of {tag} failed: {out}")
-    image = find(client, tag)
-    if image is None:
+    if find(client, tag) is None:
         raise RivaLiteError(f"docker import reported {out!r} but {tag} is not on the engine")
-    if repository == REPOSITORY:
-        image.tag(repository, "latest")
 
