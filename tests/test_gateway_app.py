@@ -258,7 +258,10 @@ def test_locust_websocket_user_fires_one_event_per_message(echo, start, key, tmp
 
     g = start(echo.address)
     env = {k: v for k, v in os.environ.items() if not k.startswith("RIVA__")}
-    env.update({"RIVA__GATEWAY_API_KEY": key, "RIVA__CORPUS": str(ROOT / "audio" / "manifest.json")})
+    clip = tmp_path / "clip.json"  # the 4 s sample: streams end within the run (the corpus has an 18 s clip)
+    clip.write_text(json.dumps({"audio_filepath": str(ROOT / "audio" / "en-US_sample.wav"), "duration": 4.152,
+                                "text": "what is natural language processing"}) + "\n")
+    env.update({"RIVA__GATEWAY_API_KEY": key, "RIVA__CORPUS": str(clip)})
     cmd = [sys.executable, "-m", "locust", "-f", "rivaverify/load/gateway_user.py", "--headless", "-u", "2", "-r",
            "2", "-t", "6s", "--stop-timeout", "15", "--host", g.url, "--csv", str(tmp_path / "run"),
            "--only-summary"]
@@ -269,6 +272,7 @@ def test_locust_websocket_user_fires_one_event_per_message(echo, start, key, tmp
     assert int(rows["partial"]["Request Count"]) >= 20 and int(rows["Aggregated"]["Failure Count"]) == 0
     assert int(rows["stream"]["Request Count"]) >= 2 and key not in out.stdout + out.stderr
     # the same thresholds as the gRPC users, on the WebSocket events
-    bound = subprocess.run([*cmd, "--riva-max-p95-partial-ms", "0"], cwd=ROOT, env=env, capture_output=True,
+    short = [*cmd[:cmd.index("-t") + 1], "2s", *cmd[cmd.index("-t") + 2:]]
+    bound = subprocess.run([*short, "--riva-max-p95-partial-ms", "0"], cwd=ROOT, env=env, capture_output=True,
                            text=True, timeout=120)
     assert bound.returncode == 1 and "riva-verify threshold failed: partial p95" in bound.stdout + bound.stderr
