@@ -66,8 +66,13 @@ class Echo(riva_asr_pb2_grpc.RivaSpeechRecognitionServicer, health_pb2_grpc.Heal
         return health_pb2.HealthCheckResponse(status=self.status)
 
 
-async def serve(port: int = 0, tls: tuple[Path, Path] | None = None, **echo) -> None:
-    server = grpc.aio.server(options=[("grpc.so_reuseport", 0), ("grpc.max_concurrent_streams", 10000)])
+async def serve(port: int = 0, tls: tuple[Path, Path] | None = None, window_kb: int = 0, **echo) -> None:
+    """`window_kb`: each stream's HTTP/2 flow-control window, fixed (no BDP probing, which can grow it to megabytes):
+    a client that sends faster than the fake answers is held back as soon as that much is in flight."""
+    options = [("grpc.so_reuseport", 0), ("grpc.max_concurrent_streams", 10000)]
+    if window_kb:
+        options += [("grpc.http2.bdp_probe", 0), ("grpc.http2.lookahead_bytes", window_kb * 1024)]
+    server = grpc.aio.server(options=options)
     servicer = Echo(**echo)
     riva_asr_pb2_grpc.add_RivaSpeechRecognitionServicer_to_server(servicer, server)
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
@@ -90,9 +95,11 @@ class FakeRiva(Child):
     """`python -m testing.fake_riva` as a child process (grpc.aio keeps to one event loop a process)."""
 
     def __init__(self, port: int = 0, results: int = 1, text_bytes: int = 8, delay_s: float = 0.0,
-                 fail_first: int = 0, tls: tuple[Path, Path] | None = None, log_path: Path | None = None):
+                 fail_first: int = 0, tls: tuple[Path, Path] | None = None, log_path: Path | None = None,
+                 window_kb: int = 0):
         argv = [sys.executable, "-m", "testing.fake_riva", "--port", str(port), "--results", str(results),
-                "--text-bytes", str(text_bytes), "--delay", str(delay_s), "--fail-first", str(fail_first)]
+                "--text-bytes", str(text_bytes), "--delay", str(delay_s), "--fail-first", str(fail_first),
+                "--window-kb", str(window_kb)]
         if tls is not None:
             argv += ["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])]
         self._tmp = None if log_path else tempfile.TemporaryDirectory(prefix="fake-riva-")
@@ -123,13 +130,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--text-bytes", type=int, default=8, help="characters of each partial")
     p.add_argument("--delay", type=float, default=0.0, help="seconds before answering each chunk")
     p.add_argument("--fail-first", type=int, default=0, help="refuse this many streams with UNAVAILABLE")
+    p.add_argument("--window-kb", type=int, default=0, help="a fixed flow-control window per stream, KiB (0: gRPC's)")
     p.add_argument("--tls-cert", type=Path, help="PEM certificate: serve TLS (with --tls-key)")
     p.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
     a = p.parse_args(argv)
     if bool(a.tls_cert) != bool(a.tls_key):
         p.error("TLS needs both --tls-cert and --tls-key")
     tls = (a.tls_cert, a.tls_key) if a.tls_cert else None
-    asyncio.run(serve(a.port, tls, results=a.results, text_bytes=a.text_bytes, delay_s=a.delay,
+    asyncio.run(serve(a.port, tls, a.window_kb, results=a.results, text_bytes=a.text_bytes, delay_s=a.delay,
                       fail_first=a.fail_first))
 
 

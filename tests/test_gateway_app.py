@@ -208,10 +208,10 @@ def test_a_client_that_reads_nothing_is_closed_4001(start, key):
 
 
 def test_audio_faster_than_riva_takes_it_is_closed_1013(start, key):
-    with FakeRiva(delay_s=0.5) as e:
+    with FakeRiva(delay_s=0.5, window_kb=64) as e:  # a fixed window: gRPC's BDP probing once absorbed 9.6 MB
         g = start(e.address, "--audio-buffer-frames", "2", "--buffer-timeout", "0.3")
         ws = connect(g.url, key)
-        s = run_stream(ws, [b"\0" * 32000] * 300, start_message(16000), timeout=20)  # past gRPC's windows
+        s = run_stream(ws, [b"\0" * 32000] * 300, start_message(16000), timeout=20)  # past the 64 KiB window
         assert s.close_code == 1013 and s.errors[0].code == "BUFFER_FULL", s.events[-1:]
 
 
