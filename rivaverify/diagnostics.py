@@ -40,6 +40,13 @@ SIGNATURES = (
          "a Python-backend model misses a module: install it where the backend stub's python3 finds it"),
     _sig("process-exited", r"One of the processes has exited unexpectedly",
          "the launcher stopped because tritonserver or the Riva server died: read the log lines above it"),
+    _sig("deadline-exceeded", r"DEADLINE_EXCEEDED",
+         "Riva did not answer within the deadline: a server or Triton that hangs (a stopped process: `ps -o "
+         "pid,stat,cmd -C tritonserver`; a stuck GPU: `nvidia-smi`), or a bound too tight for this machine "
+         "(RIVA__MAX_RESPONSE_S)", in_logs=False),
+    _sig("disk-full", r"No space left on device|Errno 28",
+         "the disk is full: free space where RIVA__WORK_DIR (and the staging's work dir) points, `df -h`, or point "
+         "RIVA__WORK_DIR at a larger disk; a rerun resumes what was verified"),
 )
 
 

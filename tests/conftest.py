@@ -50,15 +50,17 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     return Scheduling(config, log)
 
 
+HEAVY = ("stress", "faults")  # minutes each: run only when -m names them; .ci/run runs them after the tests line
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Stress tests (marker stress, minutes each) run only when -m names them: `pytest tests/ -m stress`;
-    .ci/run runs them after the tests line."""
-    if "stress" in (config.getoption("markexpr") or ""):
-        return
-    stress = [item for item in items if item.get_closest_marker("stress")]
-    if stress:
-        config.hook.pytest_deselected(items=stress)
-        items[:] = [item for item in items if not item.get_closest_marker("stress")]
+    """The stress tests (200 server starts) and the fault matrix run only when -m names them:
+    `pytest tests/ -m "stress or faults"`."""
+    named = config.getoption("markexpr") or ""
+    heavy = [item for item in items if any(item.get_closest_marker(m) and m not in named for m in HEAVY)]
+    if heavy:
+        config.hook.pytest_deselected(items=heavy)
+        items[:] = [item for item in items if item not in heavy]
 
 
 @pytest.fixture(autouse=True)

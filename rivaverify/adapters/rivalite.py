@@ -33,6 +33,9 @@ def archive(out_dir: Path) -> Path:
                             "s3:// URI) or to a staged s3:// prefix") from exc
     try:
         return Path(rivalite.pack(out_dir))
+    except OSError as exc:  # a full disk, a folder it may not write
+        raise ArtifactError(f"riva-lite cannot pack its archive into {out_dir}: {exc.strerror or exc}; free space "
+                            "there or point RIVA__WORK_DIR at a disk with room (`df -h`), then rerun") from exc
     except rivalite.RivaLiteError as exc:  # e.g. the lite extra (its pinned model) is not installed
         raise ArtifactError(f"no artifact to stage: RIVA__ARTIFACT is unset and riva-lite cannot pack its own "
                             f"({exc}); set RIVA__ARTIFACT to a deployable archive (path or s3:// URI) or a staged "

@@ -49,6 +49,7 @@ class LocalRuntime(Runtime):
             os.killpg(self.proc.pid, signal.SIGTERM)  # the launcher's group: it stops its children itself
         except ProcessLookupError:
             pass
+        self._signal_all(signal.SIGCONT, started)  # a stopped process (SIGSTOP) takes its SIGTERM only once resumed
         try:
             self.proc.wait(timeout_s)
         except subprocess.TimeoutExpired:
