@@ -59,11 +59,18 @@ def stream_clips(clips, settings):
 
 
 @pytest.fixture(scope="module")
-def streamed(riva, stream_clips, settings):
+def deadline_s(thresholds):
+    """How long a stream may take beyond its audio (as phase 050's): a server that hangs fails at this deadline."""
+    return thresholds.max_response_s * 3
+
+
+@pytest.fixture(scope="module")
+def streamed(riva, stream_clips, settings, deadline_s):
     """One warm-up stream (not counted), then each clip at real-time pace with interim results."""
-    streams.run(riva, stream_clips[:1], settings.language_code, settings.chunk_ms, model=settings.model_name or "")
+    streams.run(riva, stream_clips[:1], settings.language_code, settings.chunk_ms, model=settings.model_name or "",
+                timeout_s=deadline_s)
     return streams.run(riva, stream_clips, settings.language_code, settings.chunk_ms,
-                       model=settings.model_name or "")
+                       model=settings.model_name or "", timeout_s=deadline_s)
 
 
 def test_corpus_wer(offline, thresholds, record_figure, extras):
@@ -128,12 +135,12 @@ def test_streaming_wer(streamed, thresholds, record_figure):
                     for s in sorted(ok, key=lambda s: -(s.wer or 0))[:WORST]))
 
 
-def test_no_partials_when_interim_results_are_off(riva, stream_clips, settings):
+def test_no_partials_when_interim_results_are_off(riva, stream_clips, settings, deadline_s):
     """The shortest streamed clip of 2 s or more (as long as the contract asks interim results of), not the
     longest: it streams at real time."""
     clip = next((c for c in stream_clips if c[1].duration_s >= 2), stream_clips[-1])
     runs = streams.run(riva, [clip], settings.language_code, settings.chunk_ms, interim=False,
-                       model=settings.model_name or "")
+                       model=settings.model_name or "", timeout_s=deadline_s)
     assert not runs[0].error, runs[0].error
     assert runs[0].streamed.finals, "no final came back"
     assert not runs[0].streamed.partials, (
@@ -168,14 +175,14 @@ def test_streaming_latency(streamed, thresholds, record_figure, extras):
 
 
 def test_concurrent_streams(riva, deployment, target_host, stream_clips, streamed, thresholds, settings,
-                            record_figure):
+                            record_figure, deadline_s):
     n = thresholds.concurrency
     items = [stream_clips[i % len(stream_clips)] for i in range(n)]
     pids = [p.pid for p in deployment.runtime.processes()] if deployment.runtime else []
     before = preflight.process_rss_mb(target_host, pids) if pids else None
     start = time.perf_counter()
     runs = streams.run(riva, items, settings.language_code, settings.chunk_ms, parallel=n,
-                       model=settings.model_name or "")
+                       model=settings.model_name or "", timeout_s=deadline_s)
     wall = time.perf_counter() - start
     after = preflight.process_rss_mb(target_host, pids) if pids else None
     failed = [f"{r.utterance.id}: {r.error}" for r in runs if r.error]
