@@ -44,6 +44,10 @@ SIGNATURES = (
          "Riva did not answer within the deadline: a server or Triton that hangs (a stopped process: `ps -o "
          "pid,stat,cmd -C tritonserver`; a stuck GPU: `nvidia-smi`), or a bound too tight for this machine "
          "(RIVA__MAX_RESPONSE_S)", in_logs=False),
+    _sig("s3-server-error", r"\b5\d\d [A-Z][a-z]+|\b(InternalError|ServiceUnavailable|SlowDown)\b",
+         "the S3 server failed (HTTP 5xx, after retries): check the endpoint's health and logs "
+         "(RIVA__S3_ENDPOINT_URL, or AWS's status page), then rerun: staging resumes and verifies what it had",
+         in_logs=False),
     _sig("disk-full", r"No space left on device|Errno 28",
          "the disk is full: free space where RIVA__WORK_DIR (and the staging's work dir) points, `df -h`, or point "
          "RIVA__WORK_DIR at a larger disk; a rerun resumes what was verified"),

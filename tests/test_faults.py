@@ -171,3 +171,49 @@ def test_a_full_disk_while_staging_fails_020_with_the_disk_next_step(tmp_path, w
     assert "No space left on device" in " ".join(failures(run, "020"))
     assert "next step: the disk is full" in out
     assert whole_state(run)["020"]["status"] == "failed" and run.leftovers() == []
+
+
+def _bucket_keys(bucket) -> list[str]:
+    client = bucket.connect().client
+    return [o["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket.bucket)
+            for o in page.get("Contents", [])]
+
+
+def _through(proxy, bucket, tmp_path: Path, work_dir: Path) -> Run:  # noqa: F811
+    return fast_run(tmp_path, work_dir, RIVA__BUCKET=bucket.bucket, RIVA__S3_ENDPOINT_URL=proxy.url,
+                    AWS_ACCESS_KEY_ID=bucket.credentials[0], AWS_SECRET_ACCESS_KEY=bucket.credentials[1],
+                    RIVA__WORK_DIR=str(tmp_path / "fresh-work"))
+
+
+def test_s3_500s_then_a_stall_mid_download_are_retried_and_staging_completes(tmp_path, work_dir, bucket,  # noqa: F811
+                                                                           rivalite_artifact):
+    """The source archive is in S3. The server answers its first three requests with 500 InternalError, then stops
+    3 s halfway through the first ranged GET of the source: the retries and the download carry on, phase 020
+    passes, and the staging is marked complete."""
+    from testing.faulty_s3 import FaultyS3
+
+    source = f"sources/{Path(rivalite_artifact).name}"
+    bucket.connect().client.upload_file(str(rivalite_artifact), bucket.bucket, source)
+    with FaultyS3(bucket.endpoint_url, fail=3, stall_prefix="/sources/", stall_s=3) as proxy:
+        run = _through(proxy, bucket, tmp_path, work_dir)
+        run.env["RIVA__ARTIFACT"] = f"s3://{bucket.bucket}/{source}"
+        result = run.pytest("-m", "artifact", timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert proxy.count["failed"] == 3 and proxy.count["stalled"] == 1, proxy.count
+    assert whole_state(run)["020"]["status"] == "passed"
+    assert any(k.endswith("staging_complete.txt") for k in _bucket_keys(bucket))
+
+
+def test_an_s3_server_that_keeps_failing_fails_020_and_marks_nothing(tmp_path, work_dir, bucket):  # noqa: F811
+    from testing.faulty_s3 import FaultyS3
+
+    with FaultyS3(bucket.endpoint_url, fail=1 << 30) as proxy:
+        run = _through(proxy, bucket, tmp_path, work_dir)
+        result = run.pytest("-m", "artifact", timeout=300)
+    out = result.stdout
+    assert result.returncode == 1, out[-3000:]
+    assert "020 artifact     FAILED" in out
+    assert [m for m in failures(run, "020") if "InternalError" in m or "500" in m], failures(run, "020")
+    assert "next step: the S3 server failed" in out
+    assert not any(k.endswith("staging_complete.txt") for k in _bucket_keys(bucket))
+    assert whole_state(run)["020"]["status"] == "failed" and run.leftovers() == []
