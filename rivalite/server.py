@@ -112,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
         args.ssl_server_key,
         os.environ.get(API_KEY_ENV) or None,
     )
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # before the line that says it serves: a stop may follow at once
+        signal.signal(sig, lambda *_: stop.set())
     log.info(
         "serving Riva's gRPC API on %s (Triton %s, TLS %s, API key %s)",
         args.riva_uri,
@@ -119,9 +122,6 @@ def main(argv: list[str] | None = None) -> int:
         "on" if args.ssl_server_cert else "off",
         "on" if os.environ.get(API_KEY_ENV) else "off",
     )
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
     stop.wait()
     server.stop(grace=2).wait()
     return 0
