@@ -43,6 +43,8 @@ def targets():
 
 def act():
     time.sleep(DELAY)
+    if TARGET == "run" and SIG == signal.SIGINT:  # a Ctrl-C, even where the caller ignores SIGINT (a background job)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     for pid in targets():
         os.kill(pid, SIG)
 
