@@ -3,8 +3,10 @@ HTTP GETs of /ping, /health and /metrics, and per-event latency."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import select
 import ssl
 import struct
 import threading
@@ -115,6 +117,28 @@ def start_message(rate: int, language: str = "en-US", interim: bool = True, chan
             "interim_results": interim, "channels": channels, **extra}
 
 
+class Duplex:
+    """One WebSocket read by one thread while another writes it. A TLS socket may not run an SSL read and an SSL
+    write at once (the connection dies, closed 1006 within milliseconds of the upgrade: python-engineio#461,
+    python-socketio#1568): over wss:// each operation holds a lock, and the reader waits for data outside it."""
+
+    def __init__(self, ws: websocket.WebSocket):
+        self.ws, self.tls = ws, isinstance(ws.sock, ssl.SSLSocket)
+        self.lock: Any = threading.Lock() if self.tls else contextlib.nullcontext()
+
+    def send(self, data: str | bytes, binary: bool = False) -> None:
+        with self.lock:
+            self.ws.send_binary(data) if binary else self.ws.send(data)
+
+    def recv(self, timeout: float) -> tuple[int, Any]:
+        """The next frame (opcode, frame); WebSocketTimeoutException when none comes within `timeout` s."""
+        if self.tls and not self.ws.sock.pending():  # nothing decrypted and waiting: wait on the socket, unlocked
+            if not select.select([self.ws.sock], [], [], timeout)[0]:
+                raise websocket.WebSocketTimeoutException(f"no frame within {timeout:g} s")
+        with self.lock:
+            return self.ws.recv_data_frame(True)
+
+
 def run_stream(ws: websocket.WebSocket, chunks: list[bytes], start: dict[str, Any] | str | None, chunk_ms: float = 100,
                realtime: bool = False, stop: bool = True, timeout: float = 60,
                on_event: Callable[[Event, GatewayStream], None] | None = None) -> GatewayStream:
@@ -125,19 +149,21 @@ def run_stream(ws: websocket.WebSocket, chunks: list[bytes], start: dict[str, An
     lock = threading.Lock()
     failed: list[BaseException] = []
 
+    duplex = Duplex(ws)
+
     def send() -> None:
         try:
             if start is not None:  # None: already sent, or left out on purpose
-                ws.send(start if isinstance(start, str) else json.dumps(start))
+                duplex.send(start if isinstance(start, str) else json.dumps(start))
             for i, chunk in enumerate(chunks):
                 if realtime:
                     time.sleep(max(0.0, t0 + i * chunk_ms / 1000 - time.perf_counter()))
-                ws.send_binary(chunk)
+                duplex.send(chunk, binary=True)
                 with lock:
                     out.sent_at.append(time.perf_counter() - t0)
             if stop:
                 out.stop_at = time.perf_counter() - t0
-                ws.send(json.dumps({"type": "stop"}))
+                duplex.send(json.dumps({"type": "stop"}))
         except (OSError, websocket.WebSocketException) as exc:  # the gateway closed first: the reader says why
             failed.append(exc)
 
@@ -146,7 +172,7 @@ def run_stream(ws: websocket.WebSocket, chunks: list[bytes], start: dict[str, An
     ws.settimeout(timeout)
     try:
         while True:
-            opcode, frame = ws.recv_data_frame(True)
+            opcode, frame = duplex.recv(timeout)
             at = time.perf_counter() - t0
             if opcode == websocket.ABNF.OPCODE_CLOSE:
                 data = frame.data or b""
