@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PLUGINS = f"pytest_plugins = {runpy.run_path(str(ROOT / 'conftest.py'))['pytest_plugins']!r}\n"
 
 
-WORKERS = 2  # the project's tests on two processes (pytest-xdist): 4.5 min instead of 7.5 on 2 cores
+WORKERS = 2  # the project's tests on two processes (pytest-xdist): about 4 min instead of 7.5 on 2 cores
 DOCKER_TESTS = "tests/test_docker_"  # one engine, one riva-lite image: these run one after another, on one worker
 
 
