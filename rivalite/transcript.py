@@ -1,7 +1,13 @@
 """The acoustic model's JSON output -> Riva's result messages, with Riva's text conventions.
 
-Automatic punctuation off (the default in NVIDIA's clients) gives Riva's verbatim form: lowercase, no
-punctuation. Final transcripts end with a space, as Riva's do, so that concatenated results read well.
+- Partials (interim results) are what the decoder emits: lowercase, unpunctuated, spoken form, confidence 0
+  (riva_asr.proto: confidence "is set only for a non-streaming result or, for a streaming result where
+  is_final=true"); observed on Riva 2.19: partials unpunctuated even with automatic punctuation on.
+- Finals are punctuated and capitalised when `enable_automatic_punctuation`, and end with a space.
+- `verbatim_transcripts` true gives the spoken form, false (the proto's default) Riva's inverse text
+  normalization (rivalite.itn).
+- Word time offsets lie on the model's output grid (Parakeet's ms_per_timestep=80), each word after the one
+  before, with a confidence in (0, 1]; words are in spoken form (what the decoder emitted).
 """
 
 from __future__ import annotations
@@ -11,6 +17,9 @@ import re
 
 from riva.client.proto import riva_asr_pb2 as rasr
 
+from rivalite import itn
+
+MS_PER_TIMESTEP = 80  # Parakeet's output grid (NIM riva-build table: ms_per_timestep=80)
 _NOT_WORD = re.compile(r"[^\w']+")
 _EDGE_QUOTES = re.compile(r"(?<!\w)'|'(?!\w)")
 
@@ -22,25 +31,40 @@ def normalize(text: str, punctuation: bool) -> str:
     return " ".join(_EDGE_QUOTES.sub(" ", text).split())
 
 
+def render(text: str, punctuation: bool, final: bool, verbatim: bool = True) -> str:
+    """A decoder transcript as Riva shows it: partials spoken, lowercase and bare; finals punctuated when asked,
+    written by ITN unless verbatim."""
+    said = normalize(itn.spoken(text), punctuation and final)
+    return said if verbatim or not final else itn.written(said)
+
+
 def confidence(avg_logprob: float) -> float:
     return float(min(1.0, math.exp(avg_logprob))) if math.isfinite(avg_logprob) else 0.0
 
 
-def _words(segments: list[dict], punctuation: bool, offset_s: float, language: str) -> list:
-    words = []
+def word_confidence(prob: float) -> float:
+    return float(min(1.0, max(1e-3, prob))) if math.isfinite(prob) else 1e-3
+
+
+def _on_grid(ms: float, step_ms: int) -> int:
+    return math.floor(ms / step_ms + 0.5) * step_ms  # half up, not to even
+
+
+def _words(segments: list[dict], punctuation: bool, offset_s: float, language: str, step_ms: int) -> list:
+    """Spoken-form words on the output grid: starts and ends multiples of step_ms, each word after the last."""
+    words, last_end = [], 0
     for seg in segments:
         for word, start, end, prob in seg.get("words", []):
-            text = normalize(word, punctuation)
-            if text:
-                words.append(
-                    rasr.WordInfo(
-                        word=text,
-                        start_time=round((offset_s + start) * 1000),
-                        end_time=round((offset_s + end) * 1000),
-                        confidence=float(prob),
-                        language_code=language,
-                    )
-                )
+            pieces = [p for p in (normalize(p, punctuation) for p in itn.spoken(word).split()) if p]
+            t0, t1 = (offset_s + start) * 1000, (offset_s + max(start, end)) * 1000
+            for k, text in enumerate(pieces):  # a "$5" said as "five dollars" shares its span
+                a = t0 + (t1 - t0) * k / len(pieces)
+                b = t0 + (t1 - t0) * (k + 1) / len(pieces)
+                s = max(last_end, _on_grid(a, step_ms))
+                e = max(s + step_ms, _on_grid(b, step_ms))
+                words.append(rasr.WordInfo(word=text, start_time=s, end_time=e, confidence=word_confidence(prob),
+                                           language_code=language))
+                last_end = e
     return words
 
 
@@ -53,31 +77,35 @@ def alternatives(
     final: bool,
     word_offsets: bool,
     segments: list[dict] | None = None,
+    *,
+    verbatim: bool = True,
+    step_ms: int = MS_PER_TIMESTEP,
 ) -> list:
-    """Alternative 0 from the segments (with words), then the n-best hypotheses that differ from it."""
+    """Alternative 0 from the segments (with words on finals), then the n-best hypotheses that differ from it."""
     segments = out["segments"] if segments is None else segments
-    text = normalize(" ".join(s["text"] for s in segments), punctuation)
+    text = render(" ".join(s["text"] for s in segments), punctuation, final, verbatim)
     if not text:
         return []
     tail = " " if final else ""
     scores = [s["avg_logprob"] for s in segments]
     best = rasr.SpeechRecognitionAlternative(
         transcript=text + tail,
-        confidence=confidence(sum(scores) / len(scores)),
+        confidence=confidence(sum(scores) / len(scores)) if final else 0.0,
         language_code=[language],
     )
-    if word_offsets:
-        best.words.extend(_words(segments, punctuation, offset_s, language))
+    if word_offsets and final:
+        best.words.extend(_words(segments, punctuation, offset_s, language, step_ms))
     alts, seen = [best], {text}
     for hyp in out.get("alternatives", []):
-        other = normalize(hyp["text"], punctuation)
+        other = render(hyp["text"], punctuation, final, verbatim)
         if len(alts) >= max(1, max_alternatives):
             break
         if other and other not in seen:
             seen.add(other)
             alts.append(
                 rasr.SpeechRecognitionAlternative(
-                    transcript=other + tail, confidence=confidence(hyp["score"]), language_code=[language]
+                    transcript=other + tail, confidence=confidence(hyp["score"]) if final else 0.0,
+                    language_code=[language],
                 )
             )
     return alts
@@ -90,10 +118,29 @@ def offline_results(out: dict, config, language: str) -> list:
     groups = [out["segments"]] if n > 1 or not out["segments"] else [[s] for s in out["segments"]]
     results = []
     for i, group in enumerate(groups):
-        alts = alternatives(out if i == 0 else {}, punct, 0.0, language, n, True, words, group)
+        alts = alternatives(out if i == 0 else {}, punct, 0.0, language, n, True, words, group,
+                            verbatim=config.verbatim_transcripts)
         if alts:
             end = duration if i == len(groups) - 1 else min(duration, group[-1]["end"])
             results.append(
                 rasr.SpeechRecognitionResult(alternatives=alts, channel_tag=1, audio_processed=end)
             )
     return results
+
+
+def decoder_options(config) -> dict:
+    """What the acoustic model is asked for: word times, n-best, and the boosted phrases of `speech_contexts`
+    as Whisper hotwords. Riva adds a context's boost to the phrase's score (positive boosts favour it,
+    negative ones squelch it); Whisper's hotwords prompt has no weight, so a phrase with a positive boost is
+    passed, strongest first, and one with a boost of zero or less is not (no penalty is imitated)."""
+    boosted: dict[str, float] = {}
+    for ctx in config.speech_contexts:
+        if ctx.boost > 0:
+            for phrase in ctx.phrases:
+                if phrase.strip():
+                    boosted[phrase.strip()] = max(ctx.boost, boosted.get(phrase.strip(), 0.0))
+    return {
+        "word_time_offsets": config.enable_word_time_offsets,
+        "max_alternatives": config.max_alternatives,
+        "hotwords": " ".join(sorted(boosted, key=lambda p: -boosted[p])),
+    }
