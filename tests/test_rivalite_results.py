@@ -122,7 +122,7 @@ def test_word_times_lie_on_the_80_ms_grid_in_order_with_confidences():
     (alt,) = alternatives(_out("It costs $5.", [[" It", 0.0, 0.2, 0.9], [" costs", 0.2, 0.5, 0.9],
                                                 [" $5.", 0.5, 1.0, 0.9]]), True, 0.0, "en-US", 1, True, True)
     assert [(w.word, w.start_time, w.end_time) for w in alt.words] == [
-        ("It", 0, 160), ("costs", 160, 480), ("five", 480, 720), ("dollars.", 720, 1040)]
+        ("It", 0, 240), ("costs", 240, 480), ("five", 480, 720), ("dollars.", 720, 1040)]
 
 
 def test_max_alternatives_bounds_the_n_best_of_finals():
