@@ -1,13 +1,15 @@
 """Make the synthetic part of the corpus with espeak-ng (text we wrote, so the reference is exact).
 
 Run once by a maintainer (needs Debian's espeak-ng); the files are committed so the corpus never changes:
-    python audio/make_corpus.py
+    python audio/make_corpus.py          # everything
+    python audio/make_corpus.py pauses   # only the clips with pauses (from the committed clips; no espeak-ng)
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -98,9 +100,78 @@ def conversions(rows: list[dict]) -> None:
     (HERE / "formats.json").write_text("".join(json.dumps(r) + "\n" for r in out))
 
 
+# Clips of 2-4 utterances with pauses, made of the clips above: (file, sources, silence added between them).
+# Each source keeps its own edges (espeak-ng's and PAD_S), so the silence between two utterances is longer than
+# what is added; `pause_s` in the manifest is the shortest measured one. Riva's default stop_history is 800 ms.
+PAUSES = [
+    ("pause-01.wav", ["tts-03.wav", "tts-23.wav", "tts-01.wav"], 0.6),
+    ("pause-02.wav", ["en-US_sample.wav", "tts-17.wav"], 1.0),
+    ("pause-03.wav", ["tts-24.wav", "tts-02.wav", "tts-12.wav", "tts-04.wav"], 0.8),
+]
+SPEECH_RMS = 0.01  # a 20 ms frame above this RMS is speech when pauses are measured
+
+
+def speech_bounds(x: np.ndarray, frame: int = RATE // 50) -> tuple[float, float]:
+    rms = [float(np.sqrt(np.mean(x[i : i + frame] ** 2))) for i in range(0, len(x) - frame + 1, frame)]
+    loud = [i for i, r in enumerate(rms) if r >= SPEECH_RMS]
+    return loud[0] * frame / RATE, (loud[-1] + 1) * frame / RATE
+
+
+def pauses(rows: list[dict], out_dir: Path = HERE) -> list[dict]:
+    """The clips with pauses (sox-style concatenation with silence, in numpy), written to out_dir, and their
+    manifest lines."""
+    by_file = {r["audio_filepath"]: r for r in rows}
+    out = []
+    for name, sources, gap_s in PAUSES:
+        parts, prev, shortest = [], None, None
+        for source in sources:
+            data, rate = sf.read(HERE / source, dtype="float32")
+            assert rate == RATE and data.ndim == 1, f"{source}: expected 16 kHz mono"
+            if prev is not None:
+                silence = len(prev) / RATE - speech_bounds(prev)[1] + gap_s + speech_bounds(data)[0]
+                shortest = silence if shortest is None else min(shortest, silence)
+                parts.append(np.zeros(int(gap_s * RATE), dtype="float32"))
+            parts.append(data)
+            prev = data
+        audio = np.concatenate(parts)
+        sf.write(out_dir / name, audio, RATE, subtype="PCM_16")
+        text = " ".join(_sentence(by_file[s]["text"]) for s in sources)
+        out.append({"audio_filepath": name, "text": text, "duration": round(len(audio) / RATE, 3), "lang": "en-US",
+                    "utterances": len(sources), "pause_s": round(shortest, 2), "sources": sources})
+    return out
+
+
+def _sentence(text: str) -> str:
+    """A reference as a sentence (the smoke clip's is lowercase and bare): the words stay the same."""
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".?!" else text + ("?" if text.lower().startswith("what") else ".")
+
+
+# A rare word that Whisper tiny.en mishears ("Namatron") unless it is boosted (speech_contexts): audio/boosting.json
+BOOSTED = [("boost-01.wav", "en-us", 150, "Please ask Nemotron to summarize the meeting.", "Nemotron")]
+
+
+def boosting() -> None:
+    out = []
+    for name, voice, wpm, text, phrase in BOOSTED:
+        data, rate = synth(voice, wpm, text)
+        pad = np.zeros(int(PAD_S * RATE), dtype="float32")
+        audio = np.concatenate([pad, resample(data, rate, RATE), pad])
+        sf.write(HERE / name, audio, RATE, subtype="PCM_16")
+        out.append({"audio_filepath": name, "text": text, "duration": round(len(audio) / RATE, 3), "lang": "en-US",
+                    "phrase": phrase, "voice": voice, "wpm": wpm})
+    (HERE / "boosting.json").write_text("".join(json.dumps(r) + "\n" for r in out))
+
+
+def main_pauses() -> None:
+    rows = [json.loads(line) for line in (HERE / "manifest.json").read_text().splitlines() if line.strip()]
+    keep = [r for r in rows if not r["audio_filepath"].startswith("pause-")]
+    (HERE / "manifest.json").write_text("".join(json.dumps(r) + "\n" for r in keep + pauses(keep)))
+
+
 def main() -> None:
     rows = [json.loads(line) for line in (HERE / "manifest.json").read_text().splitlines()
-            if line.strip() and "tts-" not in line]
+            if line.strip() and "tts-" not in line and "pause-" not in line]
     for i, (voice, wpm, text) in enumerate(UTTERANCES, 1):
         data, rate = synth(voice, wpm, text)
         pad = np.zeros(int(PAD_S * RATE), dtype="float32")
@@ -109,9 +180,10 @@ def main() -> None:
         sf.write(HERE / name, audio, RATE, subtype="PCM_16")
         rows.append({"audio_filepath": name, "text": text, "duration": round(len(audio) / RATE, 3),
                      "lang": "en-US", "voice": voice, "wpm": wpm})
-    (HERE / "manifest.json").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (HERE / "manifest.json").write_text("".join(json.dumps(r) + "\n" for r in rows + pauses(rows)))
     conversions(rows)
+    boosting()
 
 
 if __name__ == "__main__":
-    main()
+    main_pauses() if sys.argv[1:] == ["pauses"] else main()
