@@ -1,9 +1,14 @@
 """start-riva: riva-lite's launcher, shaped like NVIDIA's, bug included.
 
 It starts the `tritonserver` found on PATH WITHOUT --model-repository (the repository is /data/models, or
-RIVA_MODEL_REPO, but only a tritonserver shim on PATH passes it on), waits for Triton's /v2/health/ready,
-starts the Riva API (`python -m rivalite.server`), logs "Riva server is ready..." once the API answers,
-and then watches both: when one exits it stops the other and exits 1; SIGTERM/SIGINT stop both and exit 0.
+RIVA_MODEL_REPO, but only a tritonserver shim on PATH passes it on), prints NVIDIA's `  > Riva waiting for Triton
+server to load all models...retrying in 1 second` until Triton's /v2/health/ready answers, then `  > Triton
+server is ready...`, and starts the Riva API (`python -m rivalite.server`), which logs riva_server's `Riva
+Conversational AI Server listening on ...` (READY). Then it watches both: when one exits it prints NVIDIA's
+`One of the processes has exited unexpectedly. Stopping container.`, stops the other (tritonserver answers
+SIGTERM with its own `Signal (15) received.`) and exits 1; SIGTERM/SIGINT stop both and exit 0. Like NVIDIA's
+launcher it never prints "Riva server is ready...": that is the quick start's host script (riva_start.sh), once
+grpc_health_probe passes. riva-lite's own lines start with "riva-lite: ". Sources: docs/riva-behaviour.md.
 Children run in their own process groups and get SIGTERM if the launcher dies, so nothing outlives it.
 """
 
@@ -21,13 +26,15 @@ import sys
 import time
 import urllib.request
 
-from rivalite import triton
+from rivalite import glog, triton
 from rivalite.errors import RivaLiteError
 
 REPO_ENV, DEFAULT_REPO = "RIVA_MODEL_REPO", "/data/models"
-WAITING = "Riva waiting for Triton server to load all models...retrying in 1 second"
-READY = "Riva server is ready..."
+# NVIDIA's start-riva prints these as they are, two spaces and '>' included (observed `docker logs riva-speech`)
+WAITING = "  > Riva waiting for Triton server to load all models...retrying in 1 second"
+TRITON_READY = "  > Triton server is ready..."
 EXITED = "One of the processes has exited unexpectedly. Stopping container."
+READY = glog.LISTENING  # riva_server's line (the API server child logs it): Riva's API serves
 READY_TIMEOUT_ENV = "RIVALITE_TRITON_READY_TIMEOUT"  # default of --triton-ready-timeout, seconds
 
 
@@ -185,8 +192,9 @@ class Launcher:
             return False
         for proc in self.procs:
             if proc.poll() is not None:
-                say(f"riva-lite: {proc.args[0]} (pid {proc.pid}) exited with status {proc.returncode}")
                 say(EXITED)
+                name = "tritonserver" if proc is self.procs[0] else "the Riva API server (rivalite.server)"
+                say(f"riva-lite: {name} (pid {proc.pid}) exited with status {proc.returncode}")
                 return False
         return True
 
@@ -259,8 +267,8 @@ class Launcher:
         env = triton.env(home)
         exe = shutil.which("tritonserver", path=env["PATH"])
         repo = os.environ.get(REPO_ENV) or DEFAULT_REPO
-        say(f"Riva model repository: {repo}")
-        say(f"Starting tritonserver ({exe})")
+        say(f"riva-lite: model repository {repo} (only a tritonserver shim on PATH passes it to tritonserver)")
+        say(f"riva-lite: starting {exe}")
         self.procs.append(
             spawn(
                 [
@@ -296,13 +304,12 @@ class Launcher:
             if not self.wait_triton():
                 return self.finish(1)
             self.shm = _group_shm_regions(self.procs[0].pid)
-            say("Starting Riva Speech Services API server")
-            os.write(go_write, b"1")
+            say(TRITON_READY)
+            os.write(go_write, b"1")  # the API server serves now and logs READY
         finally:
             os.close(go_write)
-        if not self.wait_api():
+        if not self.wait_api():  # riva-lite's own check: says so when the API never answers
             return self.finish(1)
-        say(READY)
         while self.alive():
             time.sleep(0.1)
         return self.finish(0 if self.stopping else 1)

@@ -27,7 +27,11 @@ def test_other_signatures():
     }
     for line, name in cases.items():
         assert name in [d.signature for d in diagnose(line)], line
-    assert diagnose("I1123 Riva server is ready") == []
+    healthy = ("  > Triton server is ready...\n"
+               "I1123 04:23:45.100000   123 riva_server.cc:307] Riva Conversational AI Server listening on "
+               "0.0.0.0:50051\n"
+               "W1123 04:23:45.100100   123 stats_reporter.cc:41] No API key provided. Stats reporting disabled.")
+    assert diagnose(healthy, log=True) == []
 
 
 def test_redact_text_masks_values_not_names():
