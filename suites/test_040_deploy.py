@@ -1,11 +1,14 @@
-"""Phase 040: the shim took (tritonserver's effective argv), and the deployment became ready stage by stage."""
+"""Phase 040: the shim took (tritonserver's effective argv), the deployment became ready stage by stage and
+answers one inference, and the launcher's log shows no failure."""
 
 from __future__ import annotations
 
+import grpc
 import pytest
 
 from rivaverify import shim
-from rivaverify.readiness import WaitTimeout, wait_until
+from rivaverify.asr import client
+from rivaverify.diagnostics import diagnose
 
 pytestmark = [pytest.mark.smoke, pytest.mark.production]
 
@@ -66,19 +69,41 @@ def test_readiness_stages(deployment, record_figure, record_fact):
         f"\n{result.summary()}\nLog tail:\n{deployment.log_tail(15)}")
 
 
-LAUNCHER_READY_GRACE_S = 15
+def test_first_inference_answers(riva, smoke_clip, settings, thresholds, record_figure):
+    """Ready as NVIDIA's quick start means it: health SERVING and the model listed (the stages above), then
+    one inference that answers (a server can be SERVING with no model behind it). Accuracy is phase 050's."""
+    utt, audio = smoke_clip
+    cfg = client.config(audio, utt.lang or settings.language_code, model=settings.model_name or "")
+    try:
+        result = client.recognize(riva, audio, cfg, timeout=thresholds.max_response_s * 3)
+    except grpc.RpcError as exc:
+        pytest.fail(f"the first Recognize ({utt.id}) failed with {exc.code().name}: {exc.details()}: health and "
+                    "the model list said ready, inference did not")
+    record_figure("ready.first_inference", round(result.seconds, 3), "s", results=len(result.response.results))
 
 
-def test_launcher_reports_ready(deployment):
-    """The launcher's own line; it polls the API itself, so it may log a moment after our readiness passed."""
+# What a healthy riva-speech container prints (NVIDIA's start-riva; riva_server's glog lines): recorded when
+# present, never required. "Riva server is ready..." is not among them: only the quick start's host script
+# riva_start.sh prints it, after grpc_health_probe passed (docs/riva-behaviour.md).
+CONTAINER_LINES = {
+    "triton_ready": "Triton server is ready",
+    "riva_listening": "Riva Conversational AI Server listening on",
+    "recognize_called": "ASRService.Recognize called.",
+}
+
+
+def test_launcher_log_shows_no_failure(deployment, record_fact):
+    """The launcher still runs, and its log holds no known failure signature (start-riva's child-exited line,
+    a model that failed to load, ...): what a healthy deployment's log looks like, on Riva and riva-lite."""
     _needs_runtime(deployment)
     rt = deployment.runtime
-    try:  # a launcher that exited logs nothing more
-        wait_until(lambda: "Riva server is ready" in rt.logs() or not rt.alive(), LAUNCHER_READY_GRACE_S,
-                   "the launcher's ready line", interval_s=0.2)
-    except WaitTimeout:
-        pass
-    assert "Riva server is ready" in rt.logs(), (
-        "the launcher never logged 'Riva server is ready' "
-        + (f"(waited {LAUNCHER_READY_GRACE_S} s after readiness passed)" if rt.alive()
-           else f"(it exited with {rt.exit_code()})") + f". Log tail:\n{deployment.log_tail(15)}")
+    log = rt.logs()
+    lines = log.splitlines()
+    record_fact("container_lines", {key: next((line.rstrip() for line in lines if text in line), None)
+                                    for key, text in CONTAINER_LINES.items()})
+    found = diagnose(log, log=True)
+    steps = "".join(f"\n- {d.signature}: {d.line}\n  next step: {d.next_step}" for d in found)
+    assert rt.alive() and not found, (
+        ("the launcher runs" if rt.alive() else f"the launcher exited with {rt.exit_code()}")
+        + (f", and its log shows known failures:{steps}" if found else "")
+        + f"\nLog tail:\n{deployment.log_tail(15)}")

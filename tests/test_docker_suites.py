@@ -48,7 +48,8 @@ def test_smoke_passes_in_a_container_with_no_image_set(tmp_path, work_dir, docke
     assert path["source"].startswith("/proc/") and path["source"].endswith("/environ")  # read in the container
     assert run.state_of("050")["figures"]["recognize.wer"]["transcript"] == "what is natural language processing"
     log = (run.reports / "logs" / "riva-docker.log").read_text()
-    assert "[SHIM] Injected --model-repository=/data/models" in log and "Riva server is ready" in log
+    assert "[SHIM] Injected --model-repository=/data/models" in log and "  > Triton server is ready..." in log
+    assert "Riva Conversational AI Server listening on 0.0.0.0:50051" in log and "Riva server is ready" not in log
     plan = json.loads((run.reports / "plan.json").read_text())
     assert any(a["what"].startswith("docker run -d --init") and f" {riva_lite_image} start-riva" in a["what"]
                for a in plan["actions"])
@@ -95,7 +96,7 @@ def test_ctrl_c_mid_run_removes_the_container(tmp_path, work_dir, docker_engine,
     result = run.pytest("-m", "smoke", "-p", "disrupt")
     assert result.returncode == 2, result.stdout[-3000:]
     assert "KeyboardInterrupt" in result.stdout
-    assert "Riva server is ready" in (run.reports / "logs" / "riva-docker.log").read_text()
+    assert "Riva Conversational AI Server listening on" in (run.reports / "logs" / "riva-docker.log").read_text()
     assert run.containers(docker_engine) == []
 
 
