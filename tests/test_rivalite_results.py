@@ -153,3 +153,78 @@ def test_decoder_options_pass_positively_boosted_phrases_strongest_first():
         rasr.SpeechContext(phrases=["badword"], boost=-50), rasr.SpeechContext(phrases=["unboosted"])])
     assert decoder_options(config)["hotwords"] == "Nemotron Kubeflow"
     assert decoder_options(rasr.RecognitionConfig())["hotwords"] == ""
+
+
+# -- through a real riva-lite (NVIDIA's riva.client, as tests/test_rivalite_deployment.py) ------------------
+@pytest.fixture(scope="module")
+def asr(rivalite_models, tmp_path_factory):
+    import riva.client
+
+    from testing.local_riva import LocalRiva
+
+    deployment = LocalRiva(rivalite_models, tmp_path_factory.mktemp("riva"), args=("--triton-ready-timeout=90",))
+    deployment.start().wait_ready(120)
+    auth = riva.client.Auth(uri=deployment.riva_uri)
+    yield riva.client.ASRService(auth)
+    auth.channel.close()
+    deployment.stop()
+
+
+def _config(**kw) -> rasr.RecognitionConfig:
+    return rasr.RecognitionConfig(**{"language_code": "en-US", "max_alternatives": 1, **kw})
+
+
+def _offline(asr, clip: str, config: rasr.RecognitionConfig | None = None, **kw) -> str:
+    """Recognize of a file as transcribe_file_offline.py sends it: its encoding and rate from its header."""
+    import riva.client
+
+    config = config or _config(**kw)
+    riva.client.add_audio_file_specs_to_config(config, AUDIO / clip)
+    response = asr.offline_recognize((AUDIO / clip).read_bytes(), config)
+    return "".join(r.alternatives[0].transcript for r in response.results)
+
+
+@pytest.mark.slow
+def test_a_boosted_rare_word_is_heard(asr):
+    """Whisper tiny.en hears "an amateur on" for "Nemotron"; boosted (riva.client's add_word_boosting_to_config,
+    its default score 4.0) it hears the word. A boost of zero or less boosts nothing."""
+    import riva.client
+
+    plain = _offline(asr, "boost-01.wav")
+    assert "nemotron" not in plain
+    boosted = _config()
+    riva.client.add_word_boosting_to_config(boosted, ["Nemotron"], 4.0)
+    assert "nemotron" in _offline(asr, "boost-01.wav", boosted)
+
+
+@pytest.mark.slow
+def test_verbatim_transcripts_choose_spoken_or_written_numbers(asr):
+    said = _offline(asr, "tts-11.wav", verbatim_transcripts=True)  # Water boils at one hundred degrees ...
+    itn = _offline(asr, "tts-11.wav")  # the proto's default: inverse text normalization
+    assert "one hundred degrees" in said and "100 degrees" in itn, (said, itn)
+
+
+@pytest.mark.slow
+def test_streaming_partials_bare_finals_punctuated_with_words_on_the_grid(asr):
+    import riva.client
+
+    cfg = rasr.StreamingRecognitionConfig(
+        config=_config(enable_automatic_punctuation=True, enable_word_time_offsets=True, max_alternatives=3),
+        interim_results=True)
+    riva.client.add_audio_file_specs_to_config(cfg, AUDIO / "tts-08.wav")
+    # at real time, as transcribe_file.py sends a file: partials come while the audio does
+    with riva.client.AudioChunkFileIterator(str(AUDIO / "tts-08.wav"), 1600, riva.client.sleep_audio_length) as chunks:
+        results = [r for resp in asr.streaming_response_generator(audio_chunks=chunks, streaming_config=cfg)
+                   for r in resp.results]
+    partials, finals = [r for r in results if not r.is_final], [r for r in results if r.is_final]
+    assert partials and finals and all(r.channel_tag == 1 for r in results)
+    for r in partials:
+        text = r.alternatives[0].transcript
+        assert text == text.lower() and not any(c in text for c in ".,?!") and r.alternatives[0].confidence == 0
+    for r in finals:
+        assert 1 <= len(r.alternatives) <= 3 and 0 < r.alternatives[0].confidence <= 1
+        assert r.alternatives[0].transcript[0].isupper() and r.alternatives[0].transcript.endswith(". ")
+        words = r.alternatives[0].words
+        assert words and all(w.start_time % 80 == 0 and w.end_time % 80 == 0 for w in words)
+        assert all(a.end_time <= b.start_time for a, b in zip(words, words[1:], strict=False))
+        assert all(0 < w.confidence <= 1 for w in words)
