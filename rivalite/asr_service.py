@@ -3,29 +3,45 @@
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
-from dataclasses import dataclass
 
 import grpc
 from riva.client.proto import riva_asr_pb2 as rasr
 from riva.client.proto import riva_asr_pb2_grpc as rasr_grpc
 
 from rivalite.audio import AudioError, StreamDecoder, decode
-from rivalite.streaming import Utterances, stability
+from rivalite.stream_session import Session
 from rivalite.trace import Trace
-from rivalite.transcript import alternatives, offline_results
+from rivalite.transcript import offline_results
 from rivalite.triton_client import AsrModel, RequestError, Triton
 
 log = logging.getLogger("rivalite.asr_service")
 MODEL_SECONDS = "rivalite-model-seconds"  # trailing metadata of Recognize
+ERROR_WORDING_ENV = "RIVALITE_ERROR_WORDING"
 
 
-def unavailable_model(language: str, kind: str) -> RequestError:
+def unavailable_model(language: str, rate: int, kind: str) -> RequestError:
+    """Riva 2.12+'s wording (trailing space included); RIVALITE_ERROR_WORDING=2.2 gives the older form."""
+    if os.environ.get(ERROR_WORDING_ENV) == "2.2":
+        return RequestError(grpc.StatusCode.INVALID_ARGUMENT,
+                            f"Error: Unavailable model requested. Lang: {language}, Type: {kind}")
     return RequestError(
         grpc.StatusCode.INVALID_ARGUMENT,
-        f"Error: Unavailable model requested. Lang: {language}, Type: {kind}",
+        f"Error: Unavailable model requested given these parameters: language_code={language}; "
+        f"sample_rate={rate}; type={kind}; ",
+    )
+
+
+def idle_error(model: AsrModel) -> RequestError:
+    """Triton's sequence batcher forgets a stream idle past max_sequence_idle_microseconds; Riva passes
+    on the error the next request gets."""
+    return RequestError(
+        grpc.StatusCode.INTERNAL,
+        "Error: Triton model failed during inference. Error message: inference request for sequence to "
+        f"model '{model.name}' must specify the START flag on the first request of the sequence",
     )
 
 
@@ -36,13 +52,6 @@ def _options(config) -> dict:
         "max_alternatives": config.max_alternatives,
         "hotwords": " ".join(phrases),
     }
-
-
-@dataclass
-class _StreamState:
-    utterances: Utterances | None = None
-    previous: str = ""  # the last partial's transcript, for its stability
-    last_decode: float = 0.0
 
 
 class RivaSpeechRecognition(rasr_grpc.RivaSpeechRecognitionServicer):
@@ -61,22 +70,18 @@ class RivaSpeechRecognition(rasr_grpc.RivaSpeechRecognitionServicer):
             return self._models
 
     def select(self, config, kind: str) -> AsrModel:
-        language = config.language_code
+        """The model a request asks for (by name, else the first of its type and language), as Riva picks.
+        A sample rate of 0 matches nothing (Riva answers the same "Unavailable model" error)."""
+        language, rate = config.language_code, config.sample_rate_hertz
         models = self.models()
-        if config.model:
-            model = models.get(config.model)
-            if (
-                model is None
-                or model.type != kind
-                or (language and model.language_code.lower() != language.lower())
-            ):
-                raise unavailable_model(language, kind)
-            return model
-        for name in sorted(models):
-            model = models[name]
-            if model.type == kind and (not language or model.language_code.lower() == language.lower()):
+        candidates = [models[config.model]] if config.model in models else [] if config.model else \
+            [models[n] for n in sorted(models)]
+        for model in candidates:
+            if model.type == kind and rate > 0 and (
+                    not language or model.language_code.lower() == language.lower()):
+                log.info("Using model %s from Triton %s", model.name, self.triton.url)
                 return model
-        raise unavailable_model(language, kind)
+        raise unavailable_model(language, rate, kind)
 
     # -- RPCs ---------------------------------------------------------------------------------------
     def Recognize(self, request, context):
@@ -118,19 +123,14 @@ class RivaSpeechRecognition(rasr_grpc.RivaSpeechRecognitionServicer):
             yield from self._stream(request_iterator, context, scfg, model, decoder, first.id)
 
     def _stream(self, request_iterator, context, scfg, model, decoder, request_id):
-        config, items = scfg.config, queue.Queue()
+        items = queue.Queue()
 
         def read():
             try:
                 for req in request_iterator:
                     if req.HasField("streaming_config"):
-                        items.put(
-                            (
-                                "error",
-                                "Error: only the first StreamingRecognizeRequest may carry a "
-                                "streaming_config; later requests carry audio_content",
-                            )
-                        )
+                        items.put(("error", "Error: only the first StreamingRecognizeRequest may carry a "
+                                   "streaming_config; later requests carry audio_content"))
                         return
                     items.put(("audio", req.audio_content, time.perf_counter()))
                 items.put(("end", None))
@@ -138,83 +138,51 @@ class RivaSpeechRecognition(rasr_grpc.RivaSpeechRecognitionServicer):
                 items.put(("cancel", None))
 
         threading.Thread(target=read, daemon=True, name="riva-stream-reader").start()
-        options = _options(config)
-        partial_options = {**options, "word_time_offsets": False, "max_alternatives": 1, "partial": True}
-        state = _StreamState()
-        trace = Trace.open()
-        end = False
-        while not end:
-            batch = [items.get()]
-            while not items.empty():
-                batch.append(items.get_nowait())
-            chunks = 0
-            for kind, data, *at in batch:
-                if at:
-                    trace.arrived(at[0])
-                if kind == "cancel":
-                    return
-                if kind == "error":
-                    raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, data)
-                if kind == "end":
-                    end = True
-                    continue
-                chunks += 1
-                if data:
-                    try:
-                        decoder.feed(data)
-                    except AudioError as e:
-                        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"Error: {e}") from None
-            results = self._decode(decoder, end, state, scfg, model, options, partial_options)
-            # As Riva: one response per audio chunk (results ride on the last), one more after the end.
-            for _ in range(chunks - 1):
-                trace.answered(False)
-                yield rasr.StreamingRecognizeResponse(id=request_id)
-            if chunks or results:
-                trace.answered(any(r.is_final for r in results))
-                yield rasr.StreamingRecognizeResponse(results=results, id=request_id)
-        trace.close()
-
-    def _decode(self, decoder, end, state, scfg, model, options, partial_options) -> list:
-        """The results the audio so far gives now (finals of ended utterances, a partial of the current)."""
-        config = scfg.config
-        if decoder.rate == 0 and not end:
-            return []
-        if not end and decoder.is_container and time.monotonic() - state.last_decode < 0.5:
-            return []  # compressed audio is re-decoded whole: at most twice a second
+        trace, session, end, last_decode = Trace.open(), None, False, 0.0
+        last_audio = time.monotonic()
         try:
-            samples = decoder.finish() if end else decoder.samples()
-        except AudioError as e:
-            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"Error: {e}") from None
-        state.last_decode = time.monotonic()
-        if decoder.rate == 0:
-            return []
-        if state.utterances is None:
-            stop_ms = config.endpointing_config.stop_history if config.HasField("endpointing_config") else 0
-            state.utterances = Utterances(decoder.rate, model.chunk_s, max(0, stop_ms), scfg.interim_results)
-        results = []
-        for event, start, stop in state.utterances.step(samples, end):
-            final = event == "final"
-            out = self.triton.infer(model.name, samples[start:stop], decoder.rate,
-                                    options if final else partial_options)
-            alts = alternatives(out, config.enable_automatic_punctuation, start / decoder.rate,
-                                model.language_code, config.max_alternatives, final,
-                                final and config.enable_word_time_offsets)
-            if not alts:
-                continue
-            result = rasr.StreamingRecognitionResult(
-                alternatives=alts, is_final=final, channel_tag=1, audio_processed=stop / decoder.rate)
-            if not final:
-                result.stability = stability(state.previous, alts[0].transcript)
-            state.previous = "" if final else alts[0].transcript
-            results.append(result)
-        total = len(samples) / decoder.rate
-        if end and not any(r.is_final and r.audio_processed >= total - 1e-3 for r in results):
-            # As Riva, the end of a stream gets a final, empty when the speech ended before it, so that
-            # audio_processed reaches the length of the audio.
-            results.append(rasr.StreamingRecognitionResult(
-                alternatives=[rasr.SpeechRecognitionAlternative(transcript="")], is_final=True, channel_tag=1,
-                audio_processed=total))
-        return results
+            while not end:
+                batch = [items.get()]
+                while not items.empty():
+                    batch.append(items.get_nowait())
+                for kind, data, *at in batch:
+                    if at:
+                        trace.arrived(at[0])
+                    if kind == "cancel":
+                        return
+                    if kind == "error":
+                        raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, data)
+                    if kind == "end":
+                        end = True
+                        continue
+                    now = time.monotonic()
+                    if now - last_audio > getattr(model, "max_idle_s", 60.0):
+                        raise idle_error(model)
+                    last_audio = now
+                    if data:
+                        try:
+                            decoder.feed(data)
+                        except AudioError as e:
+                            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"Error: {e}") from None
+                if not end and decoder.is_container and time.monotonic() - last_decode < 0.5:
+                    continue  # compressed audio is re-decoded whole: at most twice a second
+                try:
+                    samples = decoder.finish() if end else decoder.samples()
+                except AudioError as e:
+                    raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"Error: {e}") from None
+                last_decode = time.monotonic()
+                if decoder.rate == 0:
+                    continue
+                if session is None:
+                    session = Session(self.triton, model, scfg, decoder.rate, _options(scfg.config))
+                for response in session.finish(samples) if end else session.feed(samples):
+                    response.id.CopyFrom(request_id)
+                    trace.answered(any(r.is_final for r in response.results))
+                    yield response
+        finally:
+            if session is not None:
+                session.close()
+        trace.close()
 
     def GetRivaSpeechRecognitionConfig(self, request, context):
         with _errors(context):

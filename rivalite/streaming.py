@@ -1,70 +1,93 @@
-"""Streaming recognition on a model that decodes whole utterances: utterances, partials and finals.
+"""Streaming recognition as Riva paces it: server chunks, endpointing, utterances.
 
-Audio is split into utterances by an energy endpointer (a final after `stop_history` ms of silence that
-follows speech, at the end of the stream, or when an utterance reaches MAX_UTTERANCE_S). While an
-utterance grows, an interim result re-decodes it every `chunk_s` seconds of new audio; partials are
-coalesced, so a slow model skips partials instead of falling behind.
+Riva answers once per server chunk (the streaming model's `chunk_size`, 0.16 s for Parakeet), whatever the
+client's chunk size, and reports `audio_processed` in whole server chunks. Utterances start and end by
+Riva's endpointing rules (`EndpointingConfig`), applied here to voice-activity probabilities
+(rivalite.vad) in place of the acoustic model's non-blank frames.
 """
 
 from __future__ import annotations
 
-import numpy as np
+import math
+from dataclasses import dataclass
 
-FRAME_S = 0.02
-SPEECH_FLOOR = 0.002  # frame RMS below this (about -54 dBFS) is always silence
-SPEECH_RELATIVE = 0.1  # ... and so is a frame below 10 % of the loudest frame so far (-20 dB)
-DEFAULT_STOP_HISTORY_MS = 800
+from rivalite.vad import FRAME_S
+
 MAX_UTTERANCE_S = 28.0  # Whisper decodes 30 s windows
+PRE_ROLL_S = 0.3  # audio kept before the detected start, so the first word is not cut
+SPEECH = 0.5  # a frame whose speech probability reaches this counts as non-blank
 
 
-class Utterances:
-    """Tracks where utterances start and end in a growing mono signal."""
+@dataclass(frozen=True)
+class Endpointing:
+    """Riva's EndpointingConfig. riva-lite's defaults when a field is unset (not confirmed as Riva's own)."""
 
-    def __init__(self, rate: int, chunk_s: float, stop_history_ms: int = 0, interim: bool = True):
-        self.rate = rate
-        self.frame = max(1, int(rate * FRAME_S))
-        self.stop_frames = max(1, round((stop_history_ms or DEFAULT_STOP_HISTORY_MS) / 1000 / FRAME_S))
-        self.chunk = max(1, int(rate * chunk_s))
-        self.max_len = int(rate * MAX_UTTERANCE_S)
-        self.interim = interim
-        self.start = 0  # first sample of the current utterance
-        self.scanned = 0  # samples checked by the endpointer
-        self.speech = False  # speech seen in the current utterance
-        self.silence = 0  # consecutive silent frames
-        self.last_partial = 0  # utterance length at the last partial
-        self.peak = 0.0  # loudest frame RMS so far
+    start_history: int = 300  # ms
+    start_threshold: float = 0.2
+    stop_history: int = 800  # ms
+    stop_threshold: float = 0.98
+    stop_history_eou: int = -1  # ms; 2-pass end of utterance off
+    stop_threshold_eou: float = 0.98
 
-    def step(self, samples: np.ndarray, end: bool) -> list[tuple[str, int, int]]:
-        """What to decode now: [("final" | "partial", start, stop)] sample ranges, in order."""
-        events = []
-        while self.scanned + self.frame <= len(samples):
-            frame = samples[self.scanned : self.scanned + self.frame]
-            self.scanned += self.frame
-            rms = float(np.sqrt(np.mean(frame * frame)))
-            self.peak = max(self.peak, rms)
-            if rms >= max(SPEECH_FLOOR, SPEECH_RELATIVE * self.peak):
-                self.speech, self.silence = True, 0
-            else:
-                self.silence += 1
-            too_long = self.scanned - self.start >= self.max_len
-            if (self.speech and self.silence >= self.stop_frames) or too_long:
-                if self.speech:
-                    events.append(("final", self.start, self.scanned))
-                self._reset(self.scanned)
-        if end:
-            if self.speech or (len(samples) > self.start and self._has_speech(samples[self.start :])):
-                events.append(("final", self.start, len(samples)))
-            self._reset(len(samples))
-        elif self.interim and self.speech and len(samples) - self.start - self.last_partial >= self.chunk:
-            self.last_partial = len(samples) - self.start
-            events.append(("partial", self.start, len(samples)))
-        return events
+    @classmethod
+    def from_config(cls, config) -> Endpointing:
+        """From a RecognitionConfig: each field the client set (and > 0) replaces the default."""
+        if not config.HasField("endpointing_config"):
+            return cls()
+        ep, values = config.endpointing_config, {}
+        for name in cls.__dataclass_fields__:
+            if ep.HasField(name) and getattr(ep, name) > 0:
+                values[name] = getattr(ep, name)
+        return cls(**values)
 
-    def _reset(self, at: int) -> None:
-        self.start, self.speech, self.silence, self.last_partial = at, False, 0, 0
 
-    def _has_speech(self, tail: np.ndarray) -> bool:
-        return tail.size > 0 and float(np.abs(tail).max()) >= SPEECH_FLOOR
+def _frames(ms: float) -> int:
+    return max(1, math.ceil(ms / 1000 / FRAME_S))
+
+
+class Endpointer:
+    """Utterance boundaries from speech probabilities, one per 32 ms frame, as Riva's rules state them:
+    start when `start_threshold` of the last `start_history` ms is speech, end when `stop_threshold` of the
+    last `stop_history` ms is not (the 2-pass early end with the `_eou` pair)."""
+
+    def __init__(self, ep: Endpointing):
+        self.ep = ep
+        self.start_n, self.stop_n = _frames(ep.start_history), _frames(ep.stop_history)
+        self.eou_n = _frames(ep.stop_history_eou) if ep.stop_history_eou > 0 else 0
+        self.history: list[bool] = []  # speech per frame, the recent ones
+        self.frame = 0  # frames seen
+        self.start: int | None = None  # first frame of the open utterance
+        self.eou_sent = False
+
+    def step(self, prob: float) -> str | None:
+        """'start', 'eou', 'stop', or None for this frame."""
+        self.history.append(prob >= SPEECH)
+        keep = max(self.start_n, self.stop_n, self.eou_n)
+        del self.history[:-keep]
+        self.frame += 1
+        if self.start is None:
+            recent = self.history[-self.start_n :]
+            if len(recent) == self.start_n and sum(recent) >= self.ep.start_threshold * self.start_n:
+                self.start = self.frame - self.start_n
+                self.eou_sent = False
+                return "start"
+            return None
+        if (self.frame - self.start) * FRAME_S >= MAX_UTTERANCE_S:
+            self.start = None
+            return "stop"
+        if self._silent(self.stop_n, self.ep.stop_threshold):
+            self.start = None
+            return "stop"
+        if self.eou_n and not self.eou_sent and self._silent(self.eou_n, self.ep.stop_threshold_eou):
+            self.eou_sent = True
+            return "eou"
+        if self.eou_sent and self.history[-1]:
+            self.eou_sent = False  # speech again: the early end was premature
+        return None
+
+    def _silent(self, n: int, threshold: float) -> bool:
+        recent = self.history[-n:]
+        return len(recent) == n and (n - sum(recent)) >= threshold * n
 
 
 def stability(previous: str, current: str) -> float:
