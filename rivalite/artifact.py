@@ -17,13 +17,10 @@ import re
 import shutil
 import tarfile
 import tempfile
-from importlib import metadata, resources
+from importlib import metadata
 from pathlib import Path
 
-from google.protobuf import text_format
-from tritonclient.grpc import model_config_pb2 as mc
-
-from rivalite import LANGUAGE_CODE, SAMPLE_RATE, RivaLiteError, model_names
+from rivalite import LANGUAGE_CODE, SAMPLE_RATE, RivaLiteError, layout_of, repository
 
 FORMAT = "rivalite-riva/1"
 MODEL_ENV = "RIVALITE_MODEL"
@@ -37,7 +34,6 @@ PINNED_FILES = {
     "vocabulary.txt": "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
 }
 REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")
-STREAMING_CHUNK_S = 0.8  # interim results about every 0.8 s of new audio
 
 
 def sha256_file(path: Path) -> str:
@@ -185,69 +181,13 @@ def _extract_riva(fileobj, where: str, weights: Path) -> dict:
     return manifest
 
 
-def _param(config: mc.ModelConfig, key: str, value) -> None:
-    config.parameters[key].string_value = str(value)
+def deploy(artifact, out_dir, cpu_threads: int | None = None, layout: str | None = None) -> Path:
+    """Write a Triton model repository for ARTIFACT (archive or .riva) under OUT_DIR/models; return it.
 
-
-def _io(message, name: str, dtype: str, dims=(-1,)) -> None:
-    entry = message.add()
-    entry.name, entry.data_type = name, mc.DataType.Value(dtype)
-    entry.dims.extend(dims)
-
-
-def model_configs(name: str, cpu_threads: int, streaming_chunk: float = STREAMING_CHUNK_S) -> dict[str, str]:
-    """config.pbtxt text for each model, keyed by model name."""
-    names = model_names(name)
-    fe = mc.ModelConfig(name=names["feature_extractor"], backend="python", max_batch_size=0)
-    _io(fe.input, "AUDIO_SIGNAL", "TYPE_FP32")
-    _io(fe.input, "SAMPLE_RATE", "TYPE_INT32", (1,))
-    _io(fe.output, "AUDIO_16K", "TYPE_FP32")
-    fe.instance_group.add(count=1, kind=mc.ModelInstanceGroup.KIND_CPU)
-    _param(fe, "sample_rate", SAMPLE_RATE)
-
-    am = mc.ModelConfig(name=names["acoustic_model"], backend="python", max_batch_size=0)
-    _io(am.input, "AUDIO_16K", "TYPE_FP32")
-    _io(am.input, "OPTIONS", "TYPE_STRING", (1,))
-    _io(am.output, "TRANSCRIPT", "TYPE_STRING", (1,))
-    am.instance_group.add(count=1, kind=mc.ModelInstanceGroup.KIND_CPU)
-    for key, value in {
-        "model_dir": "whisper",
-        "compute_type": "int8",
-        "cpu_threads": cpu_threads,
-        "beam_size": 5,
-        "language": LANGUAGE_CODE.split("-")[0],
-    }.items():
-        _param(am, key, value)
-
-    configs = {fe.name: fe, am.name: am}
-    for kind, riva_type in (("offline", "offline"), ("streaming", "online")):
-        ens = mc.ModelConfig(name=names[kind], platform="ensemble", max_batch_size=0)
-        _io(ens.input, "AUDIO_SIGNAL", "TYPE_FP32")
-        _io(ens.input, "SAMPLE_RATE", "TYPE_INT32", (1,))
-        _io(ens.input, "OPTIONS", "TYPE_STRING", (1,))
-        _io(ens.output, "TRANSCRIPT", "TYPE_STRING", (1,))
-        step = ens.ensemble_scheduling.step.add(model_name=fe.name, model_version=-1)
-        step.input_map.update({"AUDIO_SIGNAL": "AUDIO_SIGNAL", "SAMPLE_RATE": "SAMPLE_RATE"})
-        step.output_map["AUDIO_16K"] = "audio_16k"
-        step = ens.ensemble_scheduling.step.add(model_name=am.name, model_version=-1)
-        step.input_map.update({"AUDIO_16K": "audio_16k", "OPTIONS": "OPTIONS"})
-        step.output_map["TRANSCRIPT"] = "TRANSCRIPT"
-        params = {
-            "language_code": LANGUAGE_CODE,
-            "type": riva_type,
-            "sample_rate": SAMPLE_RATE,
-            "streaming": str(kind == "streaming").lower(),
-            "model_family": "whisper",
-            "chunk_size": streaming_chunk if kind == "streaming" else 30.0,
-        }
-        for key, value in params.items():
-            _param(ens, key, value)
-        configs[ens.name] = ens
-    return {n: text_format.MessageToString(c) for n, c in configs.items()}
-
-
-def deploy(artifact, out_dir, cpu_threads: int | None = None) -> Path:
-    """Write a Triton model repository for ARTIFACT (archive or .riva) under OUT_DIR/models; return it."""
+    `layout`: "2.17" (Riva 2.17+: BLS models, the default) or "2.16" (Riva <= 2.16: ensembles); default
+    $RIVALITE_LAYOUT, else 2.17. Models an earlier deploy of the same artifact wrote, in any layout, are replaced.
+    """
+    layout = layout_of(layout)
     artifact = Path(artifact)
     if not artifact.is_file():
         raise RivaLiteError(f"artifact {artifact} not found: make one with `rivalite pack OUT_DIR`")
@@ -255,7 +195,7 @@ def deploy(artifact, out_dir, cpu_threads: int | None = None) -> Path:
     models = Path(out_dir) / "models"
     models.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".deploy-", dir=out_dir) as tmp:
-        weights = Path(tmp) / "whisper"
+        weights = Path(tmp) / ".weights"
         weights.mkdir()
         try:
             if artifact.name.endswith(".riva"):
@@ -279,18 +219,9 @@ def deploy(artifact, out_dir, cpu_threads: int | None = None) -> Path:
                 f"cannot read artifact {artifact}: {e}; expected an archive made by "
                 "`rivalite pack` (or its .riva file)"
             ) from e
-        names = model_names(manifest["name"])
-        sources = resources.files("rivalite.triton_models")
-        for model, text in model_configs(manifest["name"], cpu_threads).items():
-            folder = Path(tmp) / model
-            (folder / "1").mkdir(parents=True)
-            (folder / "config.pbtxt").write_text(text)
-            if model == names["feature_extractor"]:
-                (folder / "1" / "model.py").write_text(sources.joinpath("feature_extractor.py").read_text())
-            elif model == names["acoustic_model"]:
-                (folder / "1" / "model.py").write_text(sources.joinpath("acoustic_model.py").read_text())
-                weights.rename(folder / "1" / "whisper")
-        for model in names.values():
+        written = repository.write(Path(tmp), manifest["name"], weights, cpu_threads, layout)
+        for model in repository.known_names(manifest["name"]) | set(written):
             shutil.rmtree(models / model, ignore_errors=True)
+        for model in written:
             (Path(tmp) / model).rename(models / model)
     return models

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from rivalite import DEFAULT_LAYOUT, LAYOUT_ENV, LAYOUTS
 from rivalite.errors import RivaLiteError
 
 
@@ -19,7 +20,7 @@ def _pack(args) -> int:
 def _deploy(args) -> int:
     from rivalite.artifact import deploy
 
-    print(deploy(args.artifact, args.out_dir, cpu_threads=args.cpu_threads))
+    print(deploy(args.artifact, args.out_dir, cpu_threads=args.cpu_threads, layout=args.layout))
     return 0
 
 
@@ -54,10 +55,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--version", type=int, default=1, help="N in _v<N> (default 1)")
     p.set_defaults(func=_pack)
 
-    p = verbs.add_parser("deploy", help="write a Triton model repository to OUT_DIR/models")
+    p = verbs.add_parser(
+        "deploy",
+        help="write a Triton model repository to OUT_DIR/models",
+        description="Write a Triton model repository laid out as riva-deploy lays out Riva's. Layout 2.17 "
+        "(Riva 2.17+, the default): per pipeline a Python BLS model <name>-asr-streaming-asr-bls-ensemble "
+        "(offline: <name>-asr-offline-asr-bls-ensemble) over riva-trt-<name>-asr-streaming-am-streaming "
+        "(offline: ...-am-streaming-offline). Layout 2.16 (Riva <= 2.16): per pipeline an ensemble "
+        "<name>-asr-streaming over its -feature-extractor-streaming, riva-trt-...-am-streaming, "
+        "-endpointing-streaming and -ctc-decoder-cpu-streaming models. Both add riva-punctuation-en-US "
+        "over riva-trt-riva-punctuation-en-US-nn-bert-base-uncased. The weights are Whisper's "
+        "(parameter model_family: whisper).",
+    )
     p.add_argument("artifact", metavar="ARTIFACT", help="the .tar.gz from `rivalite pack`, or its .riva file")
     p.add_argument("out_dir", metavar="OUT_DIR")
     p.add_argument("--cpu-threads", type=int, help="Whisper's CPU threads (default: cores, at most 4)")
+    p.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        help="repository layout: 2.17 (Riva 2.17+, BLS models) or 2.16 (Riva <= 2.16, ensembles) "
+        f"(default: ${LAYOUT_ENV}, else {DEFAULT_LAYOUT})",
+    )
     p.set_defaults(func=_deploy)
 
     p = verbs.add_parser("serve", add_help=False, help="Riva's gRPC API alone (start-riva runs it)")

@@ -45,30 +45,46 @@ def load_config(folder: Path):
     return text_format.Parse((folder / "config.pbtxt").read_text(), mc.ModelConfig())
 
 
-def check_repository(models: Path, name: str):
-    """What phase 030 checks: parseable configs named after their folders, versions, ensemble steps."""
-    names = rivalite.model_names(name)
-    assert sorted(p.name for p in models.iterdir()) == sorted(names.values())
+def check_repository(models: Path, name: str, layout: str = "2.17"):
+    """What phase 030 checks (parseable configs named after their folders, versions, ensemble steps), and Riva's
+    shape: the ASR models' parameters, sequence-batched acoustic (and BLS) models."""
+    names = rivalite.model_names(name, layout)
+    assert sorted(p.name for p in models.iterdir() if not p.name.startswith(".")) == sorted(names.values())
     configs = {}
     for folder in models.iterdir():
         config = configs[folder.name] = load_config(folder)
         assert config.name == folder.name
         assert bool(config.backend) != bool(config.platform)
         assert (folder / "1").is_dir()
+        if config.backend:
+            assert config.backend == "python"
+            assert [g.kind for g in config.instance_group] == [mc.ModelInstanceGroup.KIND_CPU]
+            assert (folder / "1" / "model.py").is_file()
     for kind, riva_type in (("offline", "offline"), ("streaming", "online")):
-        ens = configs[names[kind]]
-        assert ens.platform == "ensemble"
-        steps = [s.model_name for s in ens.ensemble_scheduling.step]
-        assert steps == [names["feature_extractor"], names["acoustic_model"]]
-        params = {k: v.string_value for k, v in ens.parameters.items()}
+        asr = configs[names[kind]]
+        prefix = "" if kind == "streaming" else "offline_"
+        am = configs[names[f"{prefix}acoustic_model"]]
+        assert am.sequence_batching.max_sequence_idle_microseconds == 60_000_000
+        assert [c.name for c in am.sequence_batching.control_input] == ["START", "READY", "END", "CORRID"]
+        if layout == "2.17":
+            assert asr.backend == "python" and asr.sequence_batching.max_sequence_idle_microseconds == 60_000_000
+            bls = (models / asr.name / "1" / "riva_bls_config.yaml").read_text()
+            assert f"acoustic_model_name: {am.name}\n" in bls
+            assert (models / asr.name / "1" / "resample.py").is_file()
+        else:
+            assert asr.platform == "ensemble"
+            steps = [s.model_name for s in asr.ensemble_scheduling.step]
+            assert steps == [names[f"{prefix}{r}"] for r in ("feature_extractor", "acoustic_model", "endpointing",
+                                                              "decoder")]
+        params = {k: v.string_value for k, v in asr.parameters.items()}
         assert params["language_code"] == "en-US" and params["type"] == riva_type
-        assert params["sample_rate"] == "16000" and float(params["chunk_size"]) > 0
-        assert params["streaming"] == ("true" if kind == "streaming" else "false")
-    for kind in ("feature_extractor", "acoustic_model"):
-        config = configs[names[kind]]
-        assert config.backend == "python"
-        assert [g.kind for g in config.instance_group] == [mc.ModelInstanceGroup.KIND_CPU]
-        assert (models / names[kind] / "1" / "model.py").is_file()
+        assert params["sample_rate"] == "16000" and params["model_family"] == "whisper"
+        assert params["streaming"] == ("True" if kind == "streaming" else "False")
+        assert float(params["chunk_size"]) == (0.16 if kind == "streaming" else 30.0)
+    punctuation = configs[names["punctuation"]]
+    assert [s.model_name for s in punctuation.ensemble_scheduling.step] == [names["punctuation_nn"]]
+    asr_models = {n for n, c in configs.items() if c.parameters["type"].string_value in ("online", "offline")}
+    assert asr_models == {names["streaming"], names["offline"]}  # only these are listed to clients
     return configs
 
 
@@ -82,10 +98,15 @@ def test_default_pack_is_pinned_and_riva_shaped(rivalite_artifact):
 
 def test_default_deploy_writes_a_valid_repository(rivalite_models):
     configs = check_repository(rivalite_models, rivalite.DEFAULT_NAME)
-    am = rivalite_models / rivalite.ACOUSTIC_MODEL / "1" / "whisper"
-    assert artifact.sha256_file(am / "model.bin") == artifact.PINNED_FILES["model.bin"]
-    assert configs[rivalite.ACOUSTIC_MODEL].parameters["compute_type"].string_value == "int8"
+    names = rivalite.model_names()
+    for role in ("acoustic_model", "offline_acoustic_model"):
+        weights = rivalite_models / names[role] / "1" / "whisper"
+        assert artifact.sha256_file(weights / "model.bin") == artifact.PINNED_FILES["model.bin"]
+        assert configs[names[role]].parameters["compute_type"].string_value == "int8"
     assert set(rivalite.MODELS) == set(configs)
+    assert rivalite.ASR_STREAMING == "whisper-tiny-en-US-asr-streaming-asr-bls-ensemble"
+    assert rivalite.ASR_OFFLINE == "whisper-tiny-en-US-asr-offline-asr-bls-ensemble"
+    assert rivalite.ACOUSTIC_MODEL == "riva-trt-whisper-tiny-en-US-asr-streaming-am-streaming"
 
 
 def test_pack_is_reproducible_and_deploys_from_archive_or_riva(fake_model, tmp_path):
@@ -102,6 +123,11 @@ def test_pack_is_reproducible_and_deploys_from_archive_or_riva(fake_model, tmp_p
     assert again == models
     am = models / rivalite.model_names("whisper-faster-whisper-base-en-en-US")["acoustic_model"]
     assert (am / "1" / "whisper" / "vocabulary.json").read_bytes() == b"[]"
+    older = rivalite.deploy(riva, tmp_path / "out", layout="2.16")  # the other layout replaces this one
+    check_repository(older, "whisper-faster-whisper-base-en-en-US", "2.16")
+    # a model an older riva-lite deploy wrote goes too
+    (models / "whisper-faster-whisper-base-en-en-US-feature-extractor" / "1").mkdir(parents=True)
+    check_repository(rivalite.deploy(riva, tmp_path / "out"), "whisper-faster-whisper-base-en-en-US")
 
 
 def test_model_from_env_name_and_version(fake_model, tmp_path, monkeypatch):
@@ -183,3 +209,14 @@ def test_cli_pack_and_deploy(fake_model, tmp_path, capsys):
     assert am.parameters["cpu_threads"].string_value == "1"
     assert cli.main(["deploy", str(tmp_path / "missing"), str(tmp_path)]) == 2
     assert "not found" in capsys.readouterr().err
+    assert cli.main(["deploy", str(archive), str(tmp_path / "e"), "--layout", "2.16"]) == 0
+    check_repository(Path(capsys.readouterr().out.strip()), "x-en-US", "2.16")
+
+
+def test_layout_from_env_and_bad_layout(fake_model, tmp_path, monkeypatch):
+    archive = rivalite.pack(tmp_path / "a", model=fake_model, name="y-en-US")
+    monkeypatch.setenv(rivalite.LAYOUT_ENV, "2.16")
+    check_repository(rivalite.deploy(archive, tmp_path / "d"), "y-en-US", "2.16")
+    monkeypatch.setenv(rivalite.LAYOUT_ENV, "2.3")
+    with pytest.raises(RivaLiteError, match="layout '2.3' is unknown.*RIVALITE_LAYOUT.*2.17 or 2.16"):
+        rivalite.deploy(archive, tmp_path / "d")

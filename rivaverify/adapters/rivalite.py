@@ -53,6 +53,18 @@ def deploy(riva: Path, out_dir: Path) -> Path:
         raise RivaLiteMissing(f"rivalite deploy {riva} failed: {exc}") from exc
 
 
+def repository_key() -> str:
+    """What `rivalite deploy` would write, apart from the artifact: its repository format and layout (a repository
+    deployed under another key is stale)."""
+    rivalite = _rivalite()
+    from rivalite import repository
+
+    try:
+        return f"{repository.FORMAT} layout {rivalite.layout_of()}"
+    except rivalite.RivaLiteError as exc:
+        raise RivaLiteMissing(str(exc)) from exc
+
+
 def image_tag() -> str:
     """The tag of the riva-lite image of this source tree."""
     _rivalite()
