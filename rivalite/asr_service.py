@@ -79,7 +79,8 @@ class RivaSpeechRecognition(rasr_grpc.RivaSpeechRecognitionServicer):
         for model in candidates:
             if model.type == kind and rate > 0 and (
                     not language or model.language_code.lower() == language.lower()):
-                log.info("Using model %s from Triton %s", model.name, self.triton.url)
+                log.info("Using model %s from Triton %s", model.name, self.triton.url,
+                         extra={"source": "grpc_riva_asr.cc:1807"})  # Riva 2.14's line (rivalite/glog.py)
                 return model
         raise unavailable_model(language, rate, kind)
 
@@ -211,8 +212,7 @@ class _errors:
     def __exit__(self, etype, error, tb):
         if error is None or isinstance(error, (GeneratorExit, grpc.RpcError)):
             return False
-        if isinstance(error, RequestError):
-            log.info("%s: %s", error.code.name, error.message)
+        if isinstance(error, RequestError):  # logged by server.RequestLog as Riva logs it
             self.context.abort(error.code, error.message)
         log.exception("unexpected error")
         self.context.abort(grpc.StatusCode.INTERNAL, f"Error: internal error in riva-lite: {error}")

@@ -131,7 +131,8 @@ class Settings(BaseSettings):
     corpus: Path = Field(DEFAULT_CORPUS, description="corpus manifest (NeMo JSON lines: audio_filepath, text, "
                          "duration, lang); its first line is the smoke clip (also --corpus)")
     formats: Path = Field(Path("audio/formats.json"), description="manifest of encodings and rates to check")
-    chunk_ms: int = Field(100, ge=10, le=2000, description="streaming chunk length, ms (as the server's)")
+    chunk_ms: int | None = Field(None, ge=10, le=2000, description="streaming chunk length, ms; unset: the "
+                                 "server chunk the deployment lists (the online model's chunk_size), else 100")
     stream_utterances: int = Field(6, ge=0, description="corpus clips streamed at real time in 060 (0: all)")
     load_seconds: int = Field(20, ge=5, le=3600, description="how long phase 080's locust load runs, seconds")
     load_users: int = Field(4, ge=1, le=1000, description="real-time streams phase 080's load keeps open")

@@ -33,10 +33,10 @@ def test_recognize(riva, smoke_clip, settings, thresholds, record_figure):
         f"bound {thresholds.max_response_s} s")
 
 
-def test_streaming_recognize(riva, smoke_clip, settings, thresholds, record_figure):
+def test_streaming_recognize(riva, smoke_clip, settings, thresholds, record_figure, chunk_ms):
     utt, audio = smoke_clip
     cfg = client.config(audio, utt.lang or settings.language_code, model=settings.model_name or "")
-    result = _call("StreamingRecognize", client.stream, riva, audio, cfg, chunk_ms=100, interim=True,
+    result = _call("StreamingRecognize", client.stream, riva, audio, cfg, chunk_ms=chunk_ms, interim=True,
                    timeout=thresholds.max_response_s * 3 + audio.duration_s)
     assert result.finals, f"no response with is_final came back for {utt.id} ({len(result.received)} responses)"
     score = wer(utt.text, result.transcript)

@@ -65,11 +65,11 @@ def deadline_s(thresholds):
 
 
 @pytest.fixture(scope="module")
-def streamed(riva, stream_clips, settings, deadline_s):
+def streamed(riva, stream_clips, settings, deadline_s, chunk_ms):
     """One warm-up stream (not counted), then each clip at real-time pace with interim results."""
-    streams.run(riva, stream_clips[:1], settings.language_code, settings.chunk_ms, model=settings.model_name or "",
+    streams.run(riva, stream_clips[:1], settings.language_code, chunk_ms, model=settings.model_name or "",
                 timeout_s=deadline_s)
-    return streams.run(riva, stream_clips, settings.language_code, settings.chunk_ms,
+    return streams.run(riva, stream_clips, settings.language_code, chunk_ms,
                        model=settings.model_name or "", timeout_s=deadline_s)
 
 
@@ -110,14 +110,16 @@ def test_offline_latency_and_rtfx(offline, thresholds, record_figure):
         f"bound {thresholds.max_response_s} s")
 
 
-def test_streaming_contract(streamed, offline, settings, record_fact):
+def test_streaming_contract(streamed, offline, chunk_ms, record_fact):
     offline_text = {u.id: r.transcript for u, _, r in offline}
     reference = {u.id: u.text for u, _, _ in offline}
     broken = [p for s in streamed for p in contract.stream_problems(
-        s, offline_text[s.utterance.id], reference[s.utterance.id], settings.chunk_ms / 1000)]
+        s, offline_text[s.utterance.id], reference[s.utterance.id], chunk_ms / 1000)]
     record_fact("streams", [{"id": s.utterance.id, "chunks": len(s.streamed.sent_at) if s.streamed else 0,
                              "responses": len(s.streamed.responses) if s.streamed else 0,
                              "finals": [f.transcript for f in s.streamed.finals] if s.streamed else [],
+                             "pairing": s.timing.pairing if s.timing else None,
+                             "flags": s.timing.flags if s.timing else [],
                              "error": s.error} for s in streamed])
     assert not broken, "streaming contract broken:\n  " + "\n  ".join(broken)
 
@@ -135,11 +137,11 @@ def test_streaming_wer(streamed, thresholds, record_figure):
                     for s in sorted(ok, key=lambda s: -(s.wer or 0))[:WORST]))
 
 
-def test_no_partials_when_interim_results_are_off(riva, stream_clips, settings, deadline_s):
+def test_no_partials_when_interim_results_are_off(riva, stream_clips, settings, deadline_s, chunk_ms):
     """The shortest streamed clip of 2 s or more (as long as the contract asks interim results of), not the
     longest: it streams at real time."""
     clip = next((c for c in stream_clips if c[1].duration_s >= 2), stream_clips[-1])
-    runs = streams.run(riva, [clip], settings.language_code, settings.chunk_ms, interim=False,
+    runs = streams.run(riva, [clip], settings.language_code, chunk_ms, interim=False,
                        model=settings.model_name or "", timeout_s=deadline_s)
     assert not runs[0].error, runs[0].error
     assert runs[0].streamed.finals, "no final came back"
@@ -174,14 +176,14 @@ def test_streaming_latency(streamed, thresholds, record_figure, extras):
             f"partial latency p95 {merged['partial'].p95:.0f} ms over {thresholds.max_partial_p95_ms} ms")
 
 
-def test_concurrent_streams(riva, deployment, target_host, stream_clips, streamed, thresholds, settings,
+def test_concurrent_streams(riva, deployment, target_host, stream_clips, streamed, thresholds, settings, chunk_ms,
                             record_figure, deadline_s):
     n = thresholds.concurrency
     items = [stream_clips[i % len(stream_clips)] for i in range(n)]
     pids = [p.pid for p in deployment.runtime.processes()] if deployment.runtime else []
     before = preflight.process_rss_mb(target_host, pids) if pids else None
     start = time.perf_counter()
-    runs = streams.run(riva, items, settings.language_code, settings.chunk_ms, parallel=n,
+    runs = streams.run(riva, items, settings.language_code, chunk_ms, parallel=n,
                        model=settings.model_name or "", timeout_s=deadline_s)
     wall = time.perf_counter() - start
     after = preflight.process_rss_mb(target_host, pids) if pids else None

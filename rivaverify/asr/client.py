@@ -45,6 +45,23 @@ def list_models(a: riva.client.Auth, timeout: float = 10) -> dict[str, dict[str,
     return {c.model_name: dict(c.parameters) for c in resp.model_config}
 
 
+def server_chunk_ms(models: dict[str, dict[str, str]], language_code: str, model: str = "") -> float | None:
+    """The streaming model's server chunk, ms: `chunk_size` (seconds, riva-build's --chunk_size) among the
+    parameters GetRivaSpeechRecognitionConfig lists for the online model asked for; None when not listed."""
+    for name, params in sorted(models.items()):
+        if params.get("type") != "online" or (model and name != model):
+            continue
+        if language_code and params.get("language_code", "").lower() != language_code.lower():
+            continue
+        try:
+            seconds = float(params.get("chunk_size", ""))
+        except ValueError:
+            continue
+        if 0 < seconds <= 2:
+            return round(seconds * 1000, 3)
+    return None
+
+
 def config(audio: Audio, language_code: str, punctuation: bool = False, model: str = "",
            encoding: int = riva.client.AudioEncoding.LINEAR_PCM) -> riva_asr_pb2.RecognitionConfig:
     return riva_asr_pb2.RecognitionConfig(

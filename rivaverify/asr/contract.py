@@ -6,14 +6,17 @@ from __future__ import annotations
 from rivaverify.asr import segments
 from rivaverify.asr.streams import StreamRun
 
-AUDIO_SLACK_S = 0.05  # beyond one chunk, what the end of the stream's audio_processed may miss
+AUDIO_SLACK_S = 0.05  # beyond one chunk, what audio_processed may exceed the audio sent by
 
 
 def stream_problems(s: StreamRun, offline_text: str, reference: str, chunk_s: float) -> list[str]:
     """Config first, interim results while audio is sent (clips of 2 s and more), finals that neither repeat
     words across a boundary (beyond what `reference` says) nor lose or add words against `offline_text` (the
-    clip's Recognize transcript), the last final's audio_processed at the clip's end (one chunk of slack), the
-    finals in audio order, one response per chunk."""
+    clip's Recognize transcript), in audio order, none claiming more audio than was sent (one server chunk of
+    slack). Not checked, because a healthy Riva varies: the last final's audio_processed against the clip's
+    length (Riva counts whole server chunks, and endpointing may end the last utterance before a trailing
+    silence), and responses paired one to one with chunks (only when the client's chunk is the server's: the
+    pairing is reported, s.timing.pairing and flags)."""
     name = s.utterance.id
     if s.error:
         return [f"{name}: stream failed: {s.error}"]
@@ -27,12 +30,10 @@ def stream_problems(s: StreamRun, offline_text: str, reference: str, chunk_s: fl
     problems += [f"{name}: {r}" for r in segments.repeats(texts, reference or offline_text)]
     if lost := segments.lost(texts, offline_text):
         problems.append(f"{name}: {lost}")
-    if abs(finals[-1].audio_processed - s.audio.duration_s) > chunk_s + AUDIO_SLACK_S:
-        problems.append(f"{name}: audio_processed of the last final is {finals[-1].audio_processed:.2f} s, "
-                        f"the clip is {s.audio.duration_s:.2f} s: the end of the stream got no final")
+    if max(f.audio_processed for f in finals) > s.audio.duration_s + chunk_s + AUDIO_SLACK_S:
+        problems.append(f"{name}: a final claims audio_processed {max(f.audio_processed for f in finals):.2f} s, "
+                        f"beyond the {s.audio.duration_s:.2f} s of audio sent")
     order = [f.audio_processed for f in finals]
     if order != sorted(order):
         problems.append(f"{name}: audio_processed of the finals goes back: {order}")
-    if s.timing.pairing != "per chunk":
-        problems.append(f"{name}: {s.timing.flags[0]}")
     return problems

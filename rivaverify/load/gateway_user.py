@@ -48,7 +48,7 @@ class GatewayUser(User):
         self.key = settings.gateway_api_key.get_secret_value() if settings.gateway_api_key else None
         self.ca = str(settings.gateway_ca_cert) if settings.gateway_ca_cert else None
         opts = self.environment.parsed_options
-        self.chunk_ms = opts.riva_chunk_ms
+        self.chunk_ms = opts.riva_chunk_ms or 100
         self.language, self.default_language = opts.riva_language, settings.language_code
         utts = corpus.load(opts.riva_corpus)[: self.clips_per_user]
         self.clips = itertools.cycle([(u, audio.load_pcm16(u.path)) for u in utts])

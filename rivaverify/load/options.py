@@ -17,7 +17,8 @@ def add(parser: Any) -> None:
     g = parser  # locust's own parser: it knows env_var, is_secret and include_in_web_ui
     g.add_argument("--riva-corpus", default=str(default_corpus(settings.corpus)),
                    help="corpus manifest (NeMo JSON lines)")
-    g.add_argument("--riva-chunk-ms", type=int, default=settings.chunk_ms, help="audio per request, ms")
+    g.add_argument("--riva-chunk-ms", type=int, default=settings.chunk_ms,
+                   help="audio per request, ms (default: the server chunk the deployment lists, else 100)")
     g.add_argument("--riva-language", default="",
                    help=f"language_code asked for (default: each clip's lang, else {settings.language_code})")
     g.add_argument("--riva-model", default=settings.model_name or "", help="model name (default: the server's)")

@@ -51,6 +51,18 @@ class _RivaUser(User):
         self.engine = engine()
         self.channel = self.engine.run(lambda: _channel(host, cert))
         self.clips = clips(opts.riva_corpus)
+        self.chunk_ms = opts.riva_chunk_ms or self.server_chunk_ms(host, cert, opts) or 100
+
+    def server_chunk_ms(self, host: str, cert: str | None, opts) -> float | None:
+        """The server chunk the deployment lists (GetRivaSpeechRecognitionConfig), as phase 060 streams."""
+        a = client.auth(host, cert, opts.riva_api_key or None)
+        try:
+            language = opts.riva_language or default_settings().language_code
+            return client.server_chunk_ms(client.list_models(a), language, opts.riva_model)
+        except Exception:  # listing failed: the streams will say what is wrong
+            return None
+        finally:
+            a.channel.close()
 
     def on_stop(self):
         self.engine.run(lambda: self.channel.close(grace=None))
@@ -95,9 +107,8 @@ class RivaStreamingUser(_RivaUser):
 
     @task
     def stream(self):
-        opts = self.environment.parsed_options
         utt, pcm = random.choice(self.clips)
-        chunks = pcm.chunk_count(opts.riva_chunk_ms)
+        chunks = pcm.chunk_count(self.chunk_ms)
         early = []  # responses that came before their chunk was sent
 
         def on_response(streamed, _response):  # on the engine's thread: the event goes to gevent's hub
@@ -107,14 +118,14 @@ class RivaStreamingUser(_RivaUser):
             for event in on_arrival(streamed, i, chunks):
                 self.engine.to_hub(self.fire, *event)
 
-        s = self.call("stream", client_aio.stream, pcm, self.config(utt, pcm), chunk_ms=opts.riva_chunk_ms,
+        s = self.call("stream", client_aio.stream, pcm, self.config(utt, pcm), chunk_ms=self.chunk_ms,
                       realtime=True, on_response=on_response, timeout=pcm.duration_s + 120)
         if s is None:
             return
         for i in early:
             r = s.responses[i]
             self.fire("final" if r.final else "partial", (r.at - s.sent_at[i]) * 1000)
-        timing = measure(s, opts.riva_chunk_ms, pcm.duration_s)
+        timing = measure(s, self.chunk_ms, pcm.duration_s)
         for flag in timing.flags:
             self.fire("latency_flag", 0, 0, RivaError(f"{utt.id}: {flag}"))
         if timing.final_after_last_chunk_ms is not None:  # once per stream, however many finals follow the end
