@@ -18,6 +18,7 @@ from rivalite.transcript import alternatives
 from rivalite.vad import FRAME_S, Vad
 
 PARTIAL_GATE = threading.BoundedSemaphore(2)  # partial decodes in flight, all streams together
+SPECULATE_S = 0.32  # silence after speech that starts the final's decode before the endpoint is certain
 MAX_STALE_S = 1.0  # a partial further behind the audio than this is decoded before the response goes
 
 
@@ -38,6 +39,7 @@ class Session:
         self.start: int | None = None  # first sample of the open utterance
         self.utterance = 0  # counts utterances, so a late partial of an ended one is dropped
         self.eou_out = None  # the 2-pass early decode of the open utterance, reused by its final
+        self.speculative: _Decode | None = None  # the final's decode begun in a pause, reused if it holds
         self.previous = ""
         self._partial = (0, "", None, 0)  # (utterance, transcript, alternatives, last sample decoded)
         self._wake = threading.Condition()
@@ -82,9 +84,14 @@ class Session:
         results = []
         for i, p in enumerate(probs):
             event = self.endpointer.step(p)
+            at = round((self.frames_done + i + 1) * FRAME_S * self.rate)
             if event is None and not self.endpointer.eou_sent:
                 self.eou_out = None  # speech resumed after an early end: that decode is stale
-            at = round((self.frames_done + i + 1) * FRAME_S * self.rate)
+            if self.endpointer.silent_run == 0:
+                self.speculative = None  # speech again: a final begun in the pause would miss it
+            elif (self.start is not None and self.speculative is None
+                  and self.endpointer.silent_run == round(SPECULATE_S / FRAME_S)):
+                self.speculative = _Decode(self, at)
             if event == "start":
                 self.start = max(0, round((self.endpointer.start * FRAME_S - PRE_ROLL_S) * self.rate))
                 self.utterance += 1
@@ -116,8 +123,8 @@ class Session:
                             c.max_alternatives, final, final and c.enable_word_time_offsets)
 
     def _final(self, stop: int):
-        out = self.eou_out or self._decode(stop, self.options)
-        self.eou_out, self.previous = None, ""
+        out = self.eou_out or (self.speculative and self.speculative.result()) or self._decode(stop, self.options)
+        self.eou_out, self.speculative, self.previous = None, None, ""
         alts = self._alternatives(out, True)
         if not alts:
             return None
@@ -176,3 +183,25 @@ class Session:
             return False
         utterance, stop = decoded
         return utterance != self.utterance or len(self.samples) - stop >= self.chunk
+
+
+class _Decode:
+    """An utterance's final decode up to `stop`, begun in the background; result() waits for it (None if
+    it failed: the caller decodes again)."""
+
+    def __init__(self, session: Session, stop: int):
+        self.out = None
+        self.thread = threading.Thread(target=self._run, args=(session, session.start, stop), daemon=True,
+                                       name="riva-final")
+        self.thread.start()
+
+    def _run(self, session: Session, start: int, stop: int) -> None:
+        try:
+            self.out = session.triton.infer(session.model.name, session.samples[start:stop], session.rate,
+                                            session.options)
+        except Exception:  # noqa: S110 - the final decodes again and reports its own error
+            pass
+
+    def result(self) -> dict | None:
+        self.thread.join()
+        return self.out

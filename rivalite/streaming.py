@@ -58,10 +58,13 @@ class Endpointer:
         self.frame = 0  # frames seen
         self.start: int | None = None  # first frame of the open utterance
         self.eou_sent = False
+        self.silent_run = 0  # non-speech frames in a row
 
     def step(self, prob: float) -> str | None:
         """'start', 'eou', 'stop', or None for this frame."""
-        self.history.append(prob >= SPEECH)
+        speech = prob >= SPEECH
+        self.silent_run = 0 if speech else self.silent_run + 1
+        self.history.append(speech)
         keep = max(self.start_n, self.stop_n, self.eou_n)
         del self.history[:-keep]
         self.frame += 1
