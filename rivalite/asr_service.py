@@ -12,7 +12,7 @@ import grpc
 from riva.client.proto import riva_asr_pb2 as rasr
 from riva.client.proto import riva_asr_pb2_grpc as rasr_grpc
 
-from rivalite.audio import AudioError, StreamDecoder, decode
+from rivalite.audio import AudioError, NoRate, StreamDecoder, decode
 from rivalite.stream_session import Session
 from rivalite.trace import Trace
 from rivalite.transcript import offline_results
@@ -33,6 +33,12 @@ def unavailable_model(language: str, rate: int, kind: str) -> RequestError:
         f"Error: Unavailable model requested given these parameters: language_code={language}; "
         f"sample_rate={rate}; type={kind}; ",
     )
+
+
+def audio_error(e: AudioError, config, kind: str) -> RequestError:
+    if isinstance(e, NoRate):
+        return unavailable_model(config.language_code, 0, kind)
+    return RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"Error: {e}")
 
 
 def idle_error(model: AsrModel) -> RequestError:
@@ -71,18 +77,19 @@ class RivaSpeechRecognition(rasr_grpc.RivaSpeechRecognitionServicer):
 
     def select(self, config, kind: str) -> AsrModel:
         """The model a request asks for (by name, else the first of its type and language), as Riva picks.
-        A sample rate of 0 matches nothing (Riva answers the same "Unavailable model" error)."""
-        language, rate = config.language_code, config.sample_rate_hertz
+        A sample rate of 0 is left to the audio: NVIDIA's transcribe_file*.py send WAV files with rate 0
+        and the header's rate; raw audio with rate 0 gets "Unavailable model" (audio_error)."""
+        language = config.language_code
         models = self.models()
         candidates = [models[config.model]] if config.model in models else [] if config.model else \
             [models[n] for n in sorted(models)]
         for model in candidates:
-            if model.type == kind and rate > 0 and (
+            if model.type == kind and (
                     not language or model.language_code.lower() == language.lower()):
                 log.info("Using model %s from Triton %s", model.name, self.triton.url,
                          extra={"source": "grpc_riva_asr.cc:1807"})  # Riva 2.14's line (rivalite/glog.py)
                 return model
-        raise unavailable_model(language, rate, kind)
+        raise unavailable_model(language, config.sample_rate_hertz, kind)
 
     # -- RPCs ---------------------------------------------------------------------------------------
     def Recognize(self, request, context):
@@ -94,7 +101,7 @@ class RivaSpeechRecognition(rasr_grpc.RivaSpeechRecognitionServicer):
                     request.audio, config.encoding, config.sample_rate_hertz, config.audio_channel_count
                 )
             except AudioError as e:
-                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"Error: {e}") from None
+                raise audio_error(e, config, "offline") from None
             if samples.size == 0:
                 raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "Error: the audio holds no samples")
             out = self.triton.infer(model.name, samples, rate, _options(config))
@@ -120,7 +127,7 @@ class RivaSpeechRecognition(rasr_grpc.RivaSpeechRecognitionServicer):
             try:
                 decoder = StreamDecoder(config.encoding, config.sample_rate_hertz, config.audio_channel_count)
             except AudioError as e:
-                raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"Error: {e}") from None
+                raise audio_error(e, config, "online") from None
             yield from self._stream(request_iterator, context, scfg, model, decoder, first.id)
 
     def _stream(self, request_iterator, context, scfg, model, decoder, request_id):
@@ -164,13 +171,13 @@ class RivaSpeechRecognition(rasr_grpc.RivaSpeechRecognitionServicer):
                         try:
                             decoder.feed(data)
                         except AudioError as e:
-                            raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"Error: {e}") from None
+                            raise audio_error(e, scfg.config, "online") from None
                 if not end and decoder.is_container and time.monotonic() - last_decode < 0.5:
                     continue  # compressed audio is re-decoded whole: at most twice a second
                 try:
                     samples = decoder.finish() if end else decoder.samples()
                 except AudioError as e:
-                    raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"Error: {e}") from None
+                    raise audio_error(e, scfg.config, "online") from None
                 last_decode = time.monotonic()
                 if decoder.rate == 0:
                     continue

@@ -23,6 +23,10 @@ class AudioError(ValueError):
     """Audio the server cannot use; the message says what was wrong and what to send instead."""
 
 
+class NoRate(AudioError):
+    """Raw audio with sample_rate_hertz 0: Riva finds no model for a rate of 0 ("Unavailable model")."""
+
+
 def _g711_tables() -> tuple[np.ndarray, np.ndarray]:
     b = np.arange(256, dtype=np.int32)
     u = ~b & 0xFF
@@ -165,6 +169,8 @@ class StreamDecoder:
         return True
 
     def _start_raw(self, kind: str, rate: int, channels: int, source: str) -> None:
+        if rate == 0 and source == "config":
+            raise NoRate("sample rate 0 Hz (from the config) and no header: set sample_rate_hertz")
         if not MIN_RATE <= rate <= MAX_RATE:
             hint = (
                 "set sample_rate_hertz in the RecognitionConfig"
