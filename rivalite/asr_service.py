@@ -14,9 +14,11 @@ from riva.client.proto import riva_asr_pb2_grpc as rasr_grpc
 
 from rivalite.audio import AudioError, NoRate, StreamDecoder, decode
 from rivalite.stream_session import Session
+from rivalite.streaming import PRE_ROLL_S, Endpointing, utterance_spans
 from rivalite.trace import Trace
-from rivalite.transcript import offline_results
+from rivalite.transcript import decoder_options, offline_results
 from rivalite.triton_client import AsrModel, RequestError, Triton
+from rivalite.vad import FRAME_S, Vad
 
 log = logging.getLogger("rivalite.asr_service")
 MODEL_SECONDS = "rivalite-model-seconds"  # trailing metadata of Recognize
@@ -41,6 +43,14 @@ def audio_error(e: AudioError, config, kind: str) -> RequestError:
     return RequestError(grpc.StatusCode.INVALID_ARGUMENT, f"Error: {e}")
 
 
+def _shifted(out: dict, offset_s: float, end_s: float) -> dict:
+    """An utterance's decode with its times moved to where it lies in the whole audio."""
+    segments = [{**seg, "start": seg["start"] + offset_s, "end": seg["end"] + offset_s,
+                 "words": [[w, a + offset_s, b + offset_s, p] for w, a, b, p in seg.get("words", [])]}
+                for seg in out["segments"]]
+    return {**out, "segments": segments, "duration": end_s}
+
+
 def idle_error(model: AsrModel) -> RequestError:
     """Triton's sequence batcher forgets a stream idle past max_sequence_idle_microseconds; Riva passes
     on the error the next request gets."""
@@ -49,15 +59,6 @@ def idle_error(model: AsrModel) -> RequestError:
         "Error: Triton model failed during inference. Error message: inference request for sequence to "
         f"model '{model.name}' must specify the START flag on the first request of the sequence",
     )
-
-
-def _options(config) -> dict:
-    phrases = [p for ctx in config.speech_contexts for p in ctx.phrases]
-    return {
-        "word_time_offsets": config.enable_word_time_offsets,
-        "max_alternatives": config.max_alternatives,
-        "hotwords": " ".join(phrases),
-    }
 
 
 class RivaSpeechRecognition(rasr_grpc.RivaSpeechRecognitionServicer):
@@ -104,11 +105,26 @@ class RivaSpeechRecognition(rasr_grpc.RivaSpeechRecognitionServicer):
                 raise audio_error(e, config, "offline") from None
             if samples.size == 0:
                 raise RequestError(grpc.StatusCode.INVALID_ARGUMENT, "Error: the audio holds no samples")
-            out = self.triton.infer(model.name, samples, rate, _options(config))
-            results = offline_results(out, config, model.language_code)
-            if "model_s" in out:  # time spent in Whisper, to tell serving overhead from compute
-                context.set_trailing_metadata(((MODEL_SECONDS, f"{out['model_s']:.6f}"),))
+            results, model_s = [], 0.0
+            for start, stop in self._utterances(samples, rate, config):
+                out = self.triton.infer(model.name, samples[start:stop], rate, decoder_options(config))
+                model_s += out.get("model_s", 0.0)
+                results += offline_results(_shifted(out, start / rate, stop / rate), config, model.language_code)
+            # time spent in Whisper, to tell serving overhead from compute
+            context.set_trailing_metadata(((MODEL_SECONDS, f"{model_s:.6f}"),))
             return rasr.RecognizeResponse(results=results, id=request.id)
+
+    @staticmethod
+    def _utterances(samples, rate: int, config) -> list[tuple[int, int]]:
+        """Sample ranges to decode one by one: the utterances endpointing finds (as a stream would end
+        them; Riva's offline results come per utterance), or the whole audio when it finds at most one
+        (Whisper then hears all of it, quiet speech included)."""
+        spans = utterance_spans(Vad(rate).feed(samples), Endpointing.from_config(config))
+        if len(spans) <= 1:
+            return [(0, len(samples))]
+        cuts = [max(0, round((a * FRAME_S - PRE_ROLL_S) * rate)) for a, _ in spans]
+        cuts[0] = 0
+        return list(zip(cuts, [*cuts[1:], len(samples)], strict=True))
 
     def StreamingRecognize(self, request_iterator, context):
         with _errors(context):
@@ -182,7 +198,7 @@ class RivaSpeechRecognition(rasr_grpc.RivaSpeechRecognitionServicer):
                 if decoder.rate == 0:
                     continue
                 if session is None:
-                    session = Session(self.triton, model, scfg, decoder.rate, _options(scfg.config))
+                    session = Session(self.triton, model, scfg, decoder.rate, decoder_options(scfg.config))
                 for response in session.finish(samples) if end else session.feed(samples):
                     response.id.CopyFrom(request_id)
                     trace.answered(any(r.is_final for r in response.results))

@@ -120,7 +120,8 @@ class Session:
     def _alternatives(self, out: dict, final: bool):
         c = self.config
         return alternatives(out, c.enable_automatic_punctuation, self.start / self.rate, self.model.language_code,
-                            c.max_alternatives, final, final and c.enable_word_time_offsets)
+                            c.max_alternatives, final, final and c.enable_word_time_offsets,
+                            verbatim=c.verbatim_transcripts)
 
     def _final(self, stop: int):
         out = self.eou_out or (self.speculative and self.speculative.result()) or self._decode(stop, self.options)

@@ -104,3 +104,19 @@ def stability(previous: str, current: str) -> float:
             break
         same += 1
     return round(min(0.9, max(0.1, same / len(b))), 3)
+
+
+def utterance_spans(probs: list[float], ep: Endpointing) -> list[tuple[int, int]]:
+    """(first frame, end frame) of each utterance in a whole signal's speech probabilities, by the same
+    rules as a stream (the last one ends with the signal)."""
+    endpointer, spans, start = Endpointer(ep), [], None
+    for i, p in enumerate(probs):
+        event = endpointer.step(p)
+        if event == "start":
+            start = endpointer.start
+        elif event == "stop" and start is not None:
+            spans.append((start, i + 1))
+            start = None
+    if start is not None:
+        spans.append((start, len(probs)))
+    return spans
