@@ -1,4 +1,4 @@
-"""Start time: from launching `start-riva` (shim first on PATH) to its "Riva server is ready" line.
+"""Start time: from launching `start-riva` (shim first on PATH) to riva_server's "listening on" line.
 
 For reference it also times the real tritonserver alone (given --model-repository directly) until
 /v2/health/ready, and start-riva's stop after SIGTERM. Goal: start-riva ready in <= 5 s.
@@ -115,7 +115,7 @@ def main() -> int:
     }
     print(f"{'what':<40}{'median':>9}{'min':>9}{'max':>9}   ({args.runs} runs after 1 warm-up)")
     for key, label in (
-        ("start_riva_ready_s", "start-riva -> 'Riva server is ready'"),
+        ("start_riva_ready_s", "start-riva -> 'Riva Conversational AI Server listening on'"),
         ("triton_alone_ready_s", "tritonserver alone -> /v2/health/ready"),
         ("start_riva_stop_s", "SIGTERM -> start-riva exited"),
     ):

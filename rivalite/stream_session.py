@@ -10,6 +10,7 @@ gate bounds the partial decodes in flight, so more streams mean staler partials,
 from __future__ import annotations
 
 import threading
+import time
 
 from riva.client.proto import riva_asr_pb2 as rasr
 
@@ -19,7 +20,8 @@ from rivalite.vad import FRAME_S, Vad
 
 PARTIAL_GATE = threading.BoundedSemaphore(2)  # partial decodes in flight, all streams together
 SPECULATE_S = 0.32  # silence after speech that starts the final's decode before the endpoint is certain
-MAX_STALE_S = 1.0  # a partial further behind the audio than this is decoded before the response goes
+MAX_STALE_S = 1.0  # a partial further behind the audio than this is decoded before the response goes,
+AHEAD_S = 1.0  # ... when the client sends this much faster than real time (a real-time stream never waits)
 
 
 class Session:
@@ -51,6 +53,8 @@ class Session:
     # -- audio in, responses out -------------------------------------------------------------------
     def feed(self, samples) -> list[rasr.StreamingRecognizeResponse]:
         """Responses for the server chunks that `samples` (the signal so far) completes."""
+        if self.samples is None:
+            self.began = time.monotonic()
         self.samples = samples
         self.probs += self.vad.feed(samples)
         out = []
@@ -142,8 +146,9 @@ class Session:
 
     def _current_partial(self, end: int):
         utterance, text, alts, stop = self._partial
-        if (utterance != self.utterance and end - self.start > MAX_STALE_S * self.rate) or (
-                utterance == self.utterance and end - stop > MAX_STALE_S * self.rate):
+        ahead = len(self.samples) / self.rate - (time.monotonic() - self.began) > AHEAD_S
+        if ahead and ((utterance != self.utterance and end - self.start > MAX_STALE_S * self.rate) or (
+                utterance == self.utterance and end - stop > MAX_STALE_S * self.rate)):
             # audio comes faster than the background decodes (a client sending faster than real time,
             # or a loaded server): catch up now, so a partial is never further behind than this
             self._decode_partial(self.utterance, self.start, end)

@@ -68,7 +68,7 @@ class Thresholds(BaseModel):
 
 # The seed's environment matrix. dev fits riva-lite on a 2-core laptop; production fits Riva on a GPU.
 PROFILES: dict[Profile, Thresholds] = {
-    Profile.dev: Thresholds(  # riva-lite, 2 cores: p95 about 2.5 s for 1 stream, 3.3 s for 2 (benchmarks/)
+    Profile.dev: Thresholds(  # riva-lite, 2 cores: final p95 about 0.4 s for 1 stream, 1.8 s for 8 (benchmarks/)
         max_wer=0.25, max_response_s=10, max_final_p95_ms=5000, max_partial_p95_ms=5000, min_rtfx=1.0,
         concurrency=2, min_free_ram_gb=2, min_free_disk_gb=2, min_cpus=2, min_gpu_memory_gb=0,
         min_compute_capability=0, ready_timeout_s=120,

@@ -179,3 +179,46 @@ def test_unavailable_model_streaming(asr):
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert err.details() == ("Error: Unavailable model requested given these parameters: "
                              "language_code=de-DE; sample_rate=16000; type=online; ")
+
+
+# -- a stream idle past the model's max_sequence_idle_microseconds ---------------------------------------
+@pytest.fixture(scope="module")
+def short_idle_asr(rivalite_models, tmp_path_factory):
+    """riva-lite on a copy of the repository whose sequence batchers forget a stream after 1 s idle."""
+    import os
+    import shutil
+
+    models = tmp_path_factory.mktemp("idle") / "models"
+    shutil.copytree(rivalite_models, models, copy_function=os.link)  # weights shared, configs rewritten
+    for config in models.glob("*/config.pbtxt"):
+        text = config.read_text()
+        config.unlink()  # a new file: the hard link to the original stays as it was
+        config.write_text(text.replace("max_sequence_idle_microseconds: 60000000",
+                                       "max_sequence_idle_microseconds: 1000000"))
+    deployment = LocalRiva(models, tmp_path_factory.mktemp("riva-idle")).start()
+    try:
+        wait_until(lambda: _serving(deployment.riva_uri), 120, "riva-lite's gRPC health SERVING", interval_s=0.2)
+        auth = riva_client.Auth(uri=deployment.riva_uri)
+        yield riva_client.ASRService(auth)
+        auth.channel.close()
+    finally:
+        deployment.stop()
+
+
+def test_a_stream_idle_past_the_sequence_timeout_gets_the_start_flag_error(short_idle_asr):
+    import time
+
+    blob, rate = pcm(SAMPLE)
+    size = rate // 10 * 2
+
+    def chunks():
+        yield blob[:size]
+        time.sleep(1.5)  # the stimulus: idle past the 1 s the repository allows
+        yield blob[size : 2 * size]
+
+    cfg = streaming_config(rate)
+    err = rpc_error(lambda: list(short_idle_asr.streaming_response_generator(audio_chunks=chunks(),
+                                                                           streaming_config=cfg)))
+    assert "must specify the START flag on the first request of the sequence" in err.details()
+    # a stream within the limit is served
+    assert finals(stream(short_idle_asr, blob, cfg, 100)[0]) == ["what is natural language processing "]
