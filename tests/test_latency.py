@@ -89,8 +89,9 @@ def test_client_and_riva_lite_measure_the_same_responses(tmp_path, rivalite_mode
     pcm = audio.load_pcm16(ROOT / "audio" / "en-US_sample.wav")
     with LocalRiva(rivalite_models, tmp_path / "riva", env={"RIVALITE_TRACE": str(trace)}) as riva:
         riva.wait_ready()
-        s = client.stream(client.auth(riva.riva_uri), pcm, client.config(pcm, "en-US"), chunk_ms=100,
-                          realtime=True)
+        auth = client.auth(riva.riva_uri)
+        chunk_ms = client.server_chunk_ms(client.list_models(auth), "en-US")  # one response per chunk
+        s = client.stream(auth, pcm, client.config(pcm, "en-US"), chunk_ms=chunk_ms, realtime=True)
     server = json.loads(trace.read_text().splitlines()[-1])
     assert server["chunks"] == len(s.sent_at) and len(server["ms"]) == len(s.sent_at)
     mine = [(s.responses[i].at - s.sent_at[i]) * 1000 for i in range(len(s.sent_at))]

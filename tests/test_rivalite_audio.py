@@ -11,8 +11,9 @@ import pytest
 import soundfile as sf
 
 from rivalite import audio as A
-from rivalite.streaming import Utterances, stability
+from rivalite.streaming import Endpointer, Endpointing, stability, utterance_spans
 from rivalite.transcript import normalize
+from rivalite.vad import Vad
 
 SAMPLE = Path(__file__).resolve().parents[1] / "audio" / "en-US_sample.wav"
 
@@ -109,19 +110,29 @@ def test_normalize_matches_riva_conventions():
     assert normalize("Don't stop-now, 'Bob'!", False) == "don't stop now bob"
 
 
-def test_utterances_partials_and_finals(sample):
+def test_endpointing_rules_on_speech_probabilities():
+    """Riva's rules: start when start_threshold of start_history is speech, stop when stop_threshold of
+    stop_history is not (32 ms frames)."""
+    def events(probs, **kw):
+        ep = Endpointer(Endpointing(**kw))
+        return [(i, e) for i, p in enumerate(probs) if (e := ep.step(p))]
+
+    speech, pause = [0.9] * 40, [0.1] * 30  # 1.28 s of speech, 0.96 s of silence
+    assert events(speech + pause + speech + pause) == [(9, "start"), (64, "stop"), (71, "start"), (134, "stop")]
+    assert events(speech + pause + speech + pause, stop_history=1200) == [(9, "start")]  # pauses too short
+    assert events(speech + pause, stop_history_eou=320) == [(9, "start"), (49, "eou"), (64, "stop")]
+    assert events([0.1] * 100) == []
+
+
+def test_utterance_spans_of_a_whole_signal():
+    probs = [0.1] * 10 + [0.9] * 40 + [0.1] * 30 + [0.9] * 20
+    assert utterance_spans(probs, Endpointing()) == [(2, 75), (72, 100)]  # from the start window
+
+
+def test_vad_hears_speech_not_silence(sample):
     data, rate = sample
-    two = np.concatenate([data, np.zeros(rate * 2, np.float32), data])
-    u = Utterances(rate, chunk_s=0.8)
-    events = []
-    for stop in range(1600, len(two) + 1600, 1600):
-        events += u.step(two[:stop], end=False)
-    events += u.step(two, end=True)
-    finals = [e for e in events if e[0] == "final"]
-    assert len(finals) == 2 and finals[0][2] <= finals[1][1]
-    assert any(e[0] == "partial" for e in events)
-    silent = Utterances(rate, 0.8)
-    assert silent.step(np.zeros(rate * 3, np.float32), end=True) == []
+    probs = Vad(rate).feed(np.concatenate([np.zeros(rate, np.float32), data]))
+    assert max(probs[:25]) < 0.5 and max(probs[40:]) > 0.5
 
 
 def test_stability():
