@@ -1,0 +1,1 @@
+placeholder: the real file is binary or large; phase 030 checks only that it is here
