@@ -7,6 +7,7 @@ from typing import Any
 
 import requests
 
+from rivaverify import modelrepo
 from rivaverify.asr import client
 from rivaverify.readiness import Check, Stage, Unreachable
 
@@ -44,7 +45,9 @@ def triton_models_ready(base: str, expected: list[str], unseen_is_skip: bool = F
         missing = [m for m in expected if m not in state]
         not_ready = {n: s or "UNKNOWN" for n, s in state.items() if s != "READY"}
         if missing or not_ready or not state:
-            return False, f"missing {missing}, not ready {not_ready}" if state else "no model loaded"
+            roots = "; ".join(str(f) for f in modelrepo.load_failures(r.json()))  # the root, not its ensembles
+            seen = f"missing {missing}, not ready {not_ready}" if state else "no model loaded"
+            return False, f"{roots} ({seen})" if roots else seen
         return True, f"{len(state)} models READY"
 
     return check
