@@ -9,6 +9,7 @@ import pytest
 from rivaverify import shim
 from rivaverify.asr import client
 from rivaverify.diagnostics import diagnose
+from rivaverify.settings import needs_gpu
 
 pytestmark = [pytest.mark.smoke, pytest.mark.production]
 
@@ -92,7 +93,7 @@ CONTAINER_LINES = {
 }
 
 
-def test_launcher_log_shows_no_failure(deployment, record_fact):
+def test_launcher_log_shows_no_failure(deployment, settings, record_fact):
     """The launcher still runs, and its log holds no known failure signature (start-riva's child-exited line,
     a model that failed to load, ...): what a healthy deployment's log looks like, on Riva and riva-lite."""
     _needs_runtime(deployment)
@@ -101,7 +102,7 @@ def test_launcher_log_shows_no_failure(deployment, record_fact):
     lines = log.splitlines()
     record_fact("container_lines", {key: next((line.rstrip() for line in lines if text in line), None)
                                     for key, text in CONTAINER_LINES.items()})
-    found = diagnose(log, log=True)
+    found = diagnose(log, log=True, gpu=needs_gpu(settings))
     steps = "".join(f"\n- {d.signature}: {d.line}\n  next step: {d.next_step}" for d in found)
     assert rt.alive() and not found, (
         ("the launcher runs" if rt.alive() else f"the launcher exited with {rt.exit_code()}")
