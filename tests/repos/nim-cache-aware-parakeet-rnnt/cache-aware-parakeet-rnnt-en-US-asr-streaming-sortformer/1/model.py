@@ -1,1 +1,1 @@
-placeholder: the real file is binary or large; phase 030 checks only that it is here
+# placeholder: the real model.py is Riva's; phase 030 checks only that it is here
