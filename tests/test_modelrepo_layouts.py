@@ -135,3 +135,11 @@ def test_readiness_probe_names_the_root_model(tmp_path):
         server.shutdown()
     assert not ok
     assert detail.startswith(f"model '{am}' failed to load: Internal: unable to load plan file (and so '{ens}'")
+
+
+def test_the_server_chunk_from_a_real_streaming_config():
+    """Where GetRivaSpeechRecognitionConfig does not list chunk_size, the suite reads the pipeline's config."""
+    from rivaverify.modelrepo import server_chunk_ms
+
+    found = {d.name: server_chunk_ms(d, "en-US") for d in sorted(REPOS.iterdir()) if d.is_dir()}
+    assert found["riva-2.19-parakeet-streaming-bls"] == 160.0, found
