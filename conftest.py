@@ -8,6 +8,7 @@ pytest_plugins = [
     "plugins.reports",
     "plugins.bundle",
     "plugins.diagnostics",
+    "plugins.triton_metrics",
     "plugins.require_docker",
     "fixtures.settings",
     "fixtures.host",
