@@ -6,10 +6,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+from rivaverify.gpu_requirements import driver_major
 from rivaverify.procfs import parse_cmdline
 
 GIB = 1024**3
-GPU_QUERY = "index,name,driver_version,memory.total,compute_cap"
 
 
 def os_facts(host: Any) -> dict[str, Any]:
@@ -86,32 +86,105 @@ def is_riva_process(owner: str, argv: list[str]) -> bool:
     return ("-m", "rivalite.server") in pairs or any(Path(a).name == "rivalite" and b == "serve" for a, b in pairs)
 
 
+# memory.free last, so rows of the older five-field query still parse.
+GPU_FIELDS = ("index", "name", "driver_version", "memory.total", "compute_cap", "memory.free")
+GPU_QUERY = ",".join(GPU_FIELDS)
+# "[Insufficient Permissions]": a container given one MIG slice cannot read the whole card's memory.
+NO_VALUE = ("[N/A]", "N/A", "[Not Supported]", "Not Supported", "[Insufficient Permissions]", "")
+
+
+def _value(text: str) -> str | None:
+    """A CSV cell without its unit (' MiB' when nounits was not given); None for [N/A] / [Not Supported]."""
+    text = text.strip()
+    if text in NO_VALUE:
+        return None
+    return re.sub(r"\s*MiB$", "", text)
+
+
+def _gib(cell: str | None) -> float | None:
+    return round(float(cell) / 1024, 1) if cell is not None else None
+
+
 def parse_gpus(csv_text: str) -> list[dict[str, Any]]:
-    """Rows of `nvidia-smi --query-gpu=<GPU_QUERY> --format=csv,noheader,nounits`."""
+    """Rows of `nvidia-smi --query-gpu=<fields> --format=csv[,noheader][,nounits]`, the fields GPU_QUERY's or the
+    older five (no memory.free). A header line, when there, names the columns; `[N/A]` and `[Not Supported]` read as
+    None (unified-memory GPUs such as GB10 report memory so); "No devices were found" is no GPU."""
+    fields = list(GPU_FIELDS)
     gpus = []
     for line in csv_text.strip().splitlines():
+        if not line.strip() or line.strip() == "No devices were found":
+            continue
         parts = [p.strip() for p in line.split(",")]
-        if len(parts) != 5:
+        if parts[0].split(" [")[0] in GPU_FIELDS:  # the header of --format=csv: "memory.total [MiB]" and so on
+            fields = [p.split(" [")[0] for p in parts]
+            continue
+        row = dict(zip(fields, (_value(p) for p in parts), strict=False))
+        index = row.get("index", str(len(gpus)))
+        if len(parts) not in (len(fields), len(fields) - 1) or not (index or "").isdigit():
             raise ValueError(f"unexpected nvidia-smi line: {line!r}")
-        index, name, driver, mem_mib, cc = parts
-        gpus.append({
+        cc = row.get("compute_cap")
+        gpu = {
             "index": int(index),
-            "name": name,
-            "driver_version": driver,
-            "memory_gb": round(float(mem_mib) / 1024, 1),
-            "compute_capability": float(cc) if cc not in ("[N/A]", "N/A") else None,
-        })
+            "name": row.get("name") or "?",
+            "driver_version": row.get("driver_version") or "?",
+            "memory_gb": _gib(row.get("memory.total")),
+            "compute_capability": float(cc) if cc is not None else None,
+        }
+        if "memory.free" in row:  # the older query has no memory.free
+            gpu["memory_free_gb"] = _gib(row["memory.free"])
+        gpus.append(gpu)
     return gpus
 
 
+MIG_LINE = re.compile(r"^\s+MIG (\S+)\s+Device\s+(\d+): \(UUID: (MIG-[^)]+)\)")
+
+
+def parse_mig_devices(text: str) -> list[dict[str, Any]]:
+    """MIG slices from `nvidia-smi -L`, each under its "GPU n:" line; a slice's memory is its profile's
+    (3g.40gb: 40 GB), the size NVIDIA names it by."""
+    slices, gpu = [], None
+    for line in text.splitlines():
+        if m := re.match(r"GPU (\d+): ", line):
+            gpu = int(m.group(1))
+        elif (m := MIG_LINE.match(line)) and gpu is not None:
+            size = re.search(r"\.(\d+)gb", m.group(1))
+            slices.append({"gpu": gpu, "profile": m.group(1), "device": int(m.group(2)), "uuid": m.group(3),
+                           "memory_gb": float(size.group(1)) if size else None})
+    return slices
+
+
+def usable_memory_gb(gpu: dict[str, Any]) -> float | None:
+    """The most memory one Riva process can have on this GPU: its largest MIG slice when MIG splits it."""
+    sizes = [s["memory_gb"] for s in gpu.get("mig", []) if s["memory_gb"] is not None]
+    return max(sizes) if sizes else gpu["memory_gb"]
+
+
+def old_drivers(gpus: list[dict[str, Any]], min_major: int) -> list[dict[str, Any]]:
+    """GPUs whose driver branch is below `min_major` (a driver nvidia-smi does not number counts as below)."""
+    return [g for g in gpus if (driver_major(g["driver_version"]) or 0) < min_major]
+
+
+def low_free_memory(gpus: list[dict[str, Any]], need_gb: float) -> list[dict[str, Any]]:
+    """GPUs with less than `need_gb` GiB free; a GPU that reports no free memory ([N/A]: unified memory) is not
+    counted, nor are rows of a query without memory.free, nor a GPU split by MIG (its slices hold the memory)."""
+    return [g for g in gpus
+            if g.get("memory_free_gb") is not None and "mig" not in g and g["memory_free_gb"] < need_gb]
+
+
 def gpus(host: Any) -> list[dict[str, Any]] | None:
-    """The host's GPUs, or None when nvidia-smi is not installed."""
+    """The host's GPUs, or None when nvidia-smi is not installed; a GPU split by MIG carries its slices (mig)."""
     if not host.exists("nvidia-smi"):
         return None
     out = host.run(f"nvidia-smi --query-gpu={GPU_QUERY} --format=csv,noheader,nounits")
     if out.rc != 0:
         raise RuntimeError(f"nvidia-smi failed (exit {out.rc}): {out.stderr.strip() or out.stdout.strip()}")
-    return parse_gpus(out.stdout)
+    found = parse_gpus(out.stdout)
+    listing = host.run("nvidia-smi -L")
+    for s in parse_mig_devices(listing.stdout if listing.rc == 0 else ""):
+        for g in found:
+            if g["index"] == s["gpu"]:
+                g.setdefault("mig", []).append(s)
+    return found
 
 
 def parse_topology(text: str) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rivaverify import preflight
+from rivaverify import gpu_requirements, preflight
 from rivaverify.runtime.docker import DockerError
 from rivaverify.settings import Target, needs_gpu
 
@@ -106,10 +106,42 @@ def gpu_list(host, settings):
 @pytest.mark.gpu
 def test_gpu_driver_and_memory(gpu_list, thresholds, record_fact):
     record_fact("gpus", gpu_list)
-    small = [g for g in gpu_list if g["memory_gb"] < thresholds.min_gpu_memory_gb]
+    # memory_gb None: nvidia-smi reports [N/A] on unified-memory GPUs (GB10), so there is no total to check
+    # MIG: the largest slice is what one Riva server can get (Riva's support matrix: MIG works given the memory)
+    size = {g["index"]: preflight.usable_memory_gb(g) for g in gpu_list}
+    small = [g for g in gpu_list if size[g["index"]] is not None and size[g["index"]] < thresholds.min_gpu_memory_gb]
     assert not small, (
         f"GPUs with less than {thresholds.min_gpu_memory_gb} GiB: "
-        + ", ".join(f"{g['index']} {g['name']} {g['memory_gb']} GiB" for g in small))
+        + ", ".join(f"{g['index']} {g['name']} {size[g['index']]} GiB{' (largest MIG slice)' if 'mig' in g else ''}"
+                    for g in small)
+        + ": use a larger GPU or override RIVA__MIN_GPU_MEMORY_GB")
+
+
+@pytest.mark.gpu
+def test_gpu_driver_minimum(gpu_list, settings, record_fact):
+    row, reason = gpu_requirements.driver_minimum(settings.image)
+    if row is None:
+        pytest.skip(reason)
+    record_fact("driver_minimum", {"image": settings.image, "min_branch": row.min_major, "source": row.source})
+    old = preflight.old_drivers(gpu_list, row.min_major)
+    assert not old, (
+        f"{row.kind} {row.version} needs NVIDIA driver {row.min_major} or later ({row.source}); found "
+        + ", ".join(f"GPU {g['index']} {g['name']} driver {g['driver_version']}" for g in old)
+        + ": upgrade the driver or use an image this driver supports")
+
+
+@pytest.mark.gpu
+def test_gpu_free_memory(gpu_list, settings, thresholds, record_fact):
+    if settings.target == Target.endpoint:
+        pytest.skip("target endpoint: the running deployment holds its GPU memory, so free memory says nothing")
+    if not any("memory_free_gb" in g for g in gpu_list):
+        pytest.skip("nvidia-smi's answer has no memory.free column")
+    record_fact("gpu_memory_free_gb", {g["index"]: g.get("memory_free_gb") for g in gpu_list})
+    low = preflight.low_free_memory(gpu_list, thresholds.min_gpu_memory_gb)
+    assert not low, (
+        f"GPUs with less than {thresholds.min_gpu_memory_gb} GiB free: "
+        + ", ".join(f"{g['index']} {g['name']} {g['memory_free_gb']} of {g['memory_gb']} GiB free" for g in low)
+        + ": stop what uses the GPU (nvidia-smi lists the processes) or override RIVA__MIN_GPU_MEMORY_GB")
 
 
 @pytest.mark.gpu
