@@ -139,22 +139,10 @@ def parameters(model: Model) -> dict[str, str]:
     return {k: v.string_value for k, v in model.config.parameters.items()}
 
 
-def server_chunk_ms(repo: Path, language_code: str = "", model_name: str = "") -> float | None:
-    """The streaming model's server chunk, ms, from its config.pbtxt (`chunk_size`, seconds, as riva-build
-    writes it into the ASR pipeline's parameters); None when no online model states one."""
-    for name, model in sorted(read(repo).models.items()):
-        params = parameters(model)
-        if params.get("type") != "online" or (model_name and name != model_name):
-            continue
-        if language_code and params.get("language_code", "").lower() != language_code.lower():
-            continue
-        try:
-            seconds = float(params.get("chunk_size", ""))
-        except ValueError:
-            continue
-        if 0 < seconds <= 2:
-            return round(seconds * 1000, 3)
-    return None
+def listed_parameters(repo: Path) -> dict[str, dict[str, str]]:
+    """Each model's parameters, shaped as GetRivaSpeechRecognitionConfig lists them ({name: parameters}), so
+    what a client reads from a server can be read from the repository's config.pbtxt files as well."""
+    return {name: parameters(model) for name, model in read(repo).models.items()}
 
 
 # Triton's own words (triton-inference-server/core, model_repository_manager.cc CheckNode; model_lifecycle.cc).

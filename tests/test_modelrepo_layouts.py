@@ -139,7 +139,8 @@ def test_readiness_probe_names_the_root_model(tmp_path):
 
 def test_the_server_chunk_from_a_real_streaming_config():
     """Where GetRivaSpeechRecognitionConfig does not list chunk_size, the suite reads the pipeline's config."""
-    from rivaverify.modelrepo import server_chunk_ms
+    from rivaverify.asr.client import server_chunk_ms
+    from rivaverify.modelrepo import listed_parameters
 
-    found = {d.name: server_chunk_ms(d, "en-US") for d in sorted(REPOS.iterdir()) if d.is_dir()}
+    found = {d.name: server_chunk_ms(listed_parameters(d), "en-US") for d in sorted(REPOS.iterdir()) if d.is_dir()}
     assert found["riva-2.19-parakeet-streaming-bls"] == 160.0, found

@@ -47,7 +47,8 @@ def list_models(a: riva.client.Auth, timeout: float = 10) -> dict[str, dict[str,
 
 def server_chunk_ms(models: dict[str, dict[str, str]], language_code: str, model: str = "") -> float | None:
     """The streaming model's server chunk, ms: `chunk_size` (seconds, riva-build's --chunk_size) among the
-    parameters GetRivaSpeechRecognitionConfig lists for the online model asked for; None when not listed."""
+    parameters of the online model asked for, as GetRivaSpeechRecognitionConfig lists them (or as
+    modelrepo.listed_parameters reads them from config.pbtxt); None when not stated."""
     for name, params in sorted(models.items()):
         if params.get("type") != "online" or (model and name != model):
             continue
