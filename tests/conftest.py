@@ -96,6 +96,40 @@ def rivalite_models(rivalite_artifact, tmp_path_factory):
     return rivalite.deploy(rivalite_artifact, tmp_path_factory.mktemp("deploy"))
 
 
+def started_riva(models, workdir):
+    """start-riva (behind the shim) on `models` until riva_server listens; after: stopped, no process left."""
+    from testing.local_riva import LocalRiva
+
+    args = ("--triton-ready-timeout=90",)  # start-riva gives up (and says why) before the test does
+    deployment = LocalRiva(models, workdir, args=args)
+    deployment.start().wait_ready(120)
+    try:
+        yield deployment
+    finally:
+        deployment.stop()
+    assert deployment.kill_leftovers() == [], "processes outlived start-riva"
+
+
+def asr_service(riva):
+    """NVIDIA's riva.client ASRService on a started riva-lite; its channel closed after."""
+    riva_client = pytest.importorskip("riva.client")
+    auth = riva_client.Auth(uri=riva.riva_uri)
+    yield riva_client.ASRService(auth)
+    auth.channel.close()
+
+
+@pytest.fixture(scope="module")
+def riva(rivalite_models, tmp_path_factory):
+    """riva-lite deployed like Riva, one per test module (about 10-20 s to start here)."""
+    pytest.importorskip("pytriton", reason="riva-lite needs the lite extra: pip install -e '.[lite]'")
+    yield from started_riva(rivalite_models, tmp_path_factory.mktemp("riva"))
+
+
+@pytest.fixture(scope="module")
+def asr(riva):
+    yield from asr_service(riva)
+
+
 @pytest.fixture(scope="session")
 def tls_files(tmp_path_factory):
     """A self-signed certificate for localhost/127.0.0.1 and its key (PEM)."""

@@ -24,7 +24,7 @@ import rivalite
 from rivalite.launcher import EXITED, READY, WAITING, free_port
 from rivaverify import procfs, shim
 from rivaverify.readiness import wait_until
-from testing.local_riva import RUN_ID_ENV, LocalRiva
+from testing.local_riva import RUN_ID_ENV
 
 riva_client = pytest.importorskip("riva.client")
 from riva.client.proto import health_pb2, health_pb2_grpc  # noqa: E402
@@ -34,23 +34,6 @@ pytestmark = pytest.mark.slow
 SAMPLE = Path(__file__).resolve().parents[1] / "audio" / "en-US_sample.wav"
 TEXT = "what is natural language processing"
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
-
-
-@pytest.fixture(scope="module")
-def riva(rivalite_models, tmp_path_factory):
-    args = ("--triton-ready-timeout=90",)  # start-riva gives up (and says why) before the test does
-    deployment = LocalRiva(rivalite_models, tmp_path_factory.mktemp("riva"), args=args)
-    deployment.start().wait_ready(120)
-    yield deployment
-    deployment.stop()
-    assert deployment.kill_leftovers() == [], "processes outlived start-riva"
-
-
-@pytest.fixture(scope="module")
-def asr(riva):
-    auth = riva_client.Auth(uri=riva.riva_uri)
-    yield riva_client.ASRService(auth)
-    auth.channel.close()
 
 
 @pytest.fixture(scope="module")

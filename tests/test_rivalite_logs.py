@@ -75,23 +75,6 @@ def test_the_thread_id_is_the_os_one():
 
 
 # -- a real start-riva (about 10-20 s to start on this machine) -----------------------------------------------
-@pytest.fixture(scope="module")
-def riva(rivalite_models, tmp_path_factory):
-    pytest.importorskip("pytriton", reason="riva-lite needs the lite extra: pip install -e '.[lite]'")
-    deployment = LocalRiva(rivalite_models, tmp_path_factory.mktemp("logs"), args=("--triton-ready-timeout=90",))
-    deployment.start().wait_ready(120)
-    yield deployment
-    deployment.stop()
-    assert deployment.kill_leftovers() == [], "processes outlived start-riva"
-
-
-@pytest.fixture(scope="module")
-def asr(riva):
-    auth = riva_client.Auth(uri=riva.riva_uri)
-    yield riva_client.ASRService(auth)
-    auth.channel.close()
-
-
 def config(**kw):
     return riva_client.RecognitionConfig(**{"language_code": "en-US", "max_alternatives": 1, **kw})
 

@@ -156,20 +156,6 @@ def test_decoder_options_pass_positively_boosted_phrases_strongest_first():
 
 
 # -- through a real riva-lite (NVIDIA's riva.client, as tests/test_rivalite_deployment.py) ------------------
-@pytest.fixture(scope="module")
-def asr(rivalite_models, tmp_path_factory):
-    import riva.client
-
-    from testing.local_riva import LocalRiva
-
-    deployment = LocalRiva(rivalite_models, tmp_path_factory.mktemp("riva"), args=("--triton-ready-timeout=90",))
-    deployment.start().wait_ready(120)
-    auth = riva.client.Auth(uri=deployment.riva_uri)
-    yield riva.client.ASRService(auth)
-    auth.channel.close()
-    deployment.stop()
-
-
 def _config(**kw) -> rasr.RecognitionConfig:
     return rasr.RecognitionConfig(**{"language_code": "en-US", "max_alternatives": 1, **kw})
 

@@ -10,38 +10,15 @@ import grpc
 import pytest
 import soundfile as sf
 
-from rivaverify.readiness import wait_until
-from testing.local_riva import LocalRiva
+from tests.conftest import asr_service, started_riva
 
 riva_client = pytest.importorskip("riva.client")
-from riva.client.proto import health_pb2, health_pb2_grpc  # noqa: E402
 from riva.client.proto import riva_asr_pb2 as rasr  # noqa: E402
 
 pytestmark = pytest.mark.slow
 AUDIO = Path(__file__).resolve().parents[1] / "audio"
 SAMPLE = AUDIO / "en-US_sample.wav"
 TEXT = "what is natural language processing"
-
-
-def _serving(uri: str) -> bool:
-    try:
-        with grpc.insecure_channel(uri) as channel:
-            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
-        return reply.status == health_pb2.HealthCheckResponse.SERVING
-    except grpc.RpcError:
-        return False
-
-
-@pytest.fixture(scope="module")
-def asr(rivalite_models, tmp_path_factory):
-    deployment = LocalRiva(rivalite_models, tmp_path_factory.mktemp("riva-stream")).start()
-    try:
-        wait_until(lambda: _serving(deployment.riva_uri), 120, "riva-lite's gRPC health SERVING", interval_s=0.2)
-        auth = riva_client.Auth(uri=deployment.riva_uri)
-        yield riva_client.ASRService(auth)
-        auth.channel.close()
-    finally:
-        deployment.stop()
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +160,7 @@ def test_unavailable_model_streaming(asr):
 
 # -- a stream idle past the model's max_sequence_idle_microseconds ---------------------------------------
 @pytest.fixture(scope="module")
-def short_idle_asr(rivalite_models, tmp_path_factory):
+def short_idle_riva(rivalite_models, tmp_path_factory):
     """riva-lite on a copy of the repository whose sequence batchers forget a stream after 1 s idle."""
     import os
     import shutil
@@ -195,14 +172,12 @@ def short_idle_asr(rivalite_models, tmp_path_factory):
         config.unlink()  # a new file: the hard link to the original stays as it was
         config.write_text(text.replace("max_sequence_idle_microseconds: 60000000",
                                        "max_sequence_idle_microseconds: 1000000"))
-    deployment = LocalRiva(models, tmp_path_factory.mktemp("riva-idle")).start()
-    try:
-        wait_until(lambda: _serving(deployment.riva_uri), 120, "riva-lite's gRPC health SERVING", interval_s=0.2)
-        auth = riva_client.Auth(uri=deployment.riva_uri)
-        yield riva_client.ASRService(auth)
-        auth.channel.close()
-    finally:
-        deployment.stop()
+    yield from started_riva(models, tmp_path_factory.mktemp("riva-idle"))
+
+
+@pytest.fixture(scope="module")
+def short_idle_asr(short_idle_riva):
+    yield from asr_service(short_idle_riva)
 
 
 def test_a_stream_idle_past_the_sequence_timeout_gets_the_start_flag_error(short_idle_asr):
