@@ -35,6 +35,7 @@ class Session:
         self.vad = Vad(rate)
         self.endpointer = Endpointer(Endpointing.from_config(self.config))
         self.samples = None  # the whole signal so far (mono float at `rate`)
+        self.began = 0.0  # when the first audio came (to tell a faster-than-real-time client)
         self.chunks_done = 0
         self.frames_done = 0  # VAD frames consumed into chunk decisions
         self.probs: list[float] = []  # VAD probabilities not yet assigned to a chunk
