@@ -3,7 +3,7 @@ rootfs with riva-lite's runtime requirements pip-installed under chroot, `docker
 on top of it (`docker build`: riva-lite's sources, its scripts, the triton home; start-riva as the command).
 
 Inside, NVIDIA's layout where it matters:
-    /opt/riva-lite/bin        start-riva, rivalite, python3 (a venv with riva-lite and its runtime deps)
+    /opt/riva-lite/bin        start-riva, riva_server, rivalite, python3 (a venv with riva-lite and its deps)
     /opt/tritonserver/bin     tritonserver (the triton home; backends/ is Triton's default backend folder)
     /data/models              where the model repository is mounted
 
@@ -43,6 +43,8 @@ RUNTIME_DEPS = ("grpcio", "grpcio-tools", "protobuf", "numpy", "nvidia-riva-clie
                 "nvidia-pytriton", "faster-whisper", "av")
 KEY_LABEL = "riva-lite.key"
 RECIPE_VERSION = "2"  # bump when the steps below change
+# The image's commands: start-riva (the quick start's), riva_server (Riva's API alone, for launch direct), rivalite.
+SCRIPTS = (("start-riva", "rivalite.launcher"), ("riva_server", "rivalite.server"), ("rivalite-cli", "rivalite.cli"))
 SCRIPT = "#!{venv}/bin/python3\nimport sys\nfrom {module} import main\nsys.exit(main())\n"
 
 
@@ -214,8 +216,9 @@ def dockerfile(deps: str, k: str) -> str:
     return "\n".join([
         f"FROM {deps}",
         f"COPY rivalite {site}/rivalite",
-        f"COPY start-riva rivalite-cli {VENV}/bin/",
-        f"RUN mv {VENV}/bin/rivalite-cli {VENV}/bin/rivalite && chmod 755 {VENV}/bin/start-riva {VENV}/bin/rivalite"
+        f"COPY start-riva riva_server rivalite-cli {VENV}/bin/",
+        f"RUN mv {VENV}/bin/rivalite-cli {VENV}/bin/rivalite && chmod 755 {VENV}/bin/start-riva {VENV}/bin/riva_server "
+        f"{VENV}/bin/rivalite"
         f" && {VENV}/bin/rivalite triton-home --home {TRITON_HOME} && mkdir -p /data/models",
         *changes(k), ""])
 
@@ -232,7 +235,7 @@ def _context(deps: str, k: str) -> bytes:
         add("Dockerfile", dockerfile(deps, k).encode())
         for p in _sources():
             add(f"rivalite/{p.relative_to(source_dir())}", p.read_bytes())
-        for name, module in (("start-riva", "rivalite.launcher"), ("rivalite-cli", "rivalite.cli")):
+        for name, module in SCRIPTS:
             add(name, SCRIPT.format(venv=VENV, module=module).encode(), 0o755)
     return buf.getvalue()
 

@@ -169,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--riva_uri", default="0.0.0.0:50051", help="HOST:PORT to serve Riva's gRPC API on")
     parser.add_argument("--triton_uri", default="localhost:8001", help="Triton's gRPC HOST:PORT")
     parser.add_argument("--asr_service", type=_bool, default=True, metavar="true|false")
+    for other in ("nlp_service", "tts_service"):  # riva_server's flags; riva-lite serves ASR only
+        parser.add_argument(f"--{other}", type=_bool, default=False, metavar="true|false", help="not in riva-lite")
     parser.add_argument("--ssl_server_cert", help="PEM certificate: serve TLS")
     parser.add_argument("--ssl_server_key", help="PEM private key for --ssl_server_cert")
     parser.add_argument("--start_fd", type=int, help="load, then wait for a byte on this fd before serving")

@@ -79,6 +79,21 @@ def launcher_alive(rt: Runtime):
     return check
 
 
+def api_started(rt: Runtime):
+    """Launch direct: start riva_server once (Triton is ready by now), then see it running."""
+    started: list[bool] = []
+
+    def check() -> tuple[bool, str]:
+        if not started:
+            rt.start_api()
+            started.append(True)
+        if rt.find("riva_server"):
+            return True, "riva_server runs"
+        return False, "riva_server is not running (its output is in the container's log)"
+
+    return check
+
+
 def wait_ready(dep: Deployment, expected_models: list[str], language_code: str, model_name: str | None,
                timeout_s: float) -> readiness.Readiness:
     """Run the readiness stages; a launcher that exits stops the wait at once."""
@@ -89,9 +104,11 @@ def wait_ready(dep: Deployment, expected_models: list[str], language_code: str, 
             return f"the launcher exited with {rt.exit_code()}"
         return None
 
+    direct = rt is not None and bool(getattr(getattr(rt, "spec", None), "api_argv", None))
+    after = (readiness.Stage("riva_server started", api_started(rt), min(timeout_s, 30)),) if direct else ()
     stages = probes.stages(
         launcher_alive(rt) if rt is not None else None, dep.triton_http, expected_models, dep.auth,
-        language_code, model_name, timeout_s, triton_optional=rt is None)
+        language_code, model_name, timeout_s, triton_optional=rt is None, after_triton=after)
     start = time.monotonic()
     dep.readiness = readiness.wait(stages, abort=abort)
     dep.ready_s = time.monotonic() - start

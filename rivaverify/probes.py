@@ -83,8 +83,10 @@ def stages(
     model_name: str | None,
     timeout_s: float,
     triton_optional: bool = False,
+    after_triton: tuple[Stage, ...] = (),
 ) -> list[Stage]:
-    """process alive -> Triton live -> Triton ready -> every model ready -> gRPC health -> model listed."""
+    """process alive -> Triton live -> Triton ready -> every model ready [-> after_triton] -> gRPC health -> model
+    listed."""
     out = []
     if alive is not None:
         out.append(Stage("process alive", alive, min(timeout_s, 30)))
@@ -95,6 +97,7 @@ def stages(
             Stage("models ready", triton_models_ready(triton_http, expected_models, triton_optional), timeout_s,
                   triton_optional),
         ]
+    out += list(after_triton)
     out += [
         Stage("grpc health serving", riva_health(auth), timeout_s),
         Stage("model listed", riva_model_listed(auth, language_code, model_name), min(timeout_s, 30)),

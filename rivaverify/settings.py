@@ -26,6 +26,7 @@ class Target(StrEnum):
 class DockerLaunch(StrEnum):
     start_riva = "start-riva"  # NVIDIA's quick start: the launcher starts tritonserver and Riva's API
     tritonserver = "tritonserver"  # Triton alone, started with --model-repository (no launcher, no shim)
+    direct = "direct"  # tritonserver with --model-repository, then riva_server once Triton is ready: no start-riva
 
 
 class Profile(StrEnum):
@@ -157,8 +158,9 @@ class Settings(BaseSettings):
                               "MOUNT/models (Riva's /data/models)")
     docker_model_repos_env: bool = Field(False, description="also set MODEL_REPOS=--model-repository=REPO in the "
                                          "container, for launchers that read it (a fallback to the shim)")
-    docker_launch: DockerLaunch = Field(DockerLaunch.start_riva, description="start-riva (NVIDIA's quick start) or "
-                                        "tritonserver (a fallback: Triton alone with --model-repository, no launcher)")
+    docker_launch: DockerLaunch = Field(DockerLaunch.start_riva, description="start-riva (NVIDIA's quick start), "
+                                        "direct (a fallback: tritonserver --model-repository, then riva_server, no "
+                                        "launcher) or tritonserver (Triton alone: no Riva API)")
     docker_run_label: str | None = Field(None, description="value of the riva-verify.run label on this run's "
                                          "containers (default: random; every one also has riva-verify=1)")
     require_docker: bool = Field(False, description="docker-marked tests fail instead of skipping, and a run with "

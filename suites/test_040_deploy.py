@@ -9,7 +9,7 @@ import pytest
 from rivaverify import shim
 from rivaverify.asr import client
 from rivaverify.diagnostics import diagnose
-from rivaverify.settings import needs_gpu
+from rivaverify.settings import DockerLaunch, Target, needs_gpu
 
 pytestmark = [pytest.mark.smoke, pytest.mark.production]
 
@@ -19,8 +19,11 @@ def _needs_runtime(deployment):
         pytest.skip(f"target {deployment.target}: the launcher was not started by this run, its PATH is not visible")
 
 
-def test_shim_is_first_on_path(deployment, target_host, record_fact):
+def test_shim_is_first_on_path(deployment, target_host, settings, record_fact):
     _needs_runtime(deployment)
+    if settings.target == Target.docker and settings.docker_launch != DockerLaunch.start_riva:
+        pytest.skip(f"RIVA__DOCKER_LAUNCH={settings.docker_launch}: no start-riva, tritonserver is started with "
+                    "--model-repository on its own argv (the next test reads it)")
     launcher = deployment.runtime.launcher()
     path, source = shim.launcher_path(target_host, launcher.pid if launcher else None,
                                       deployment.runtime.launch_env())

@@ -62,6 +62,15 @@ def test_the_seeds_fallbacks_are_options(tmp_path):
     assert kw["command"][:2] == ["tritonserver", "--model-repository=/srv/riva/models"]
 
 
+def test_direct_launch_is_tritonserver_then_riva_server(tmp_path):
+    s = rt.quickstart("img", tmp_path / "models", None, tmp_path / "l", PORTS, launch="direct")
+    assert s.argv[:2] == ["tritonserver", "--model-repository=/data/models"]
+    assert s.api_argv == ["riva_server", "--asr_service=true", "--nlp_service=false", "--tts_service=false"]
+    line = rt.api_exec_argv(s)
+    assert line[:4] == ["docker", "exec", "-d", s.name] and line[-4:] == s.api_argv
+    assert rt.quickstart("img", tmp_path / "models", None, tmp_path / "l", PORTS).api_argv == []  # start-riva: none
+
+
 @pytest.mark.parametrize(("gpus", "engine_has_nvidia", "expected"), [
     ("auto", True, {"Count": -1, "Capabilities": [["gpu"]]}),
     ("auto", False, None),

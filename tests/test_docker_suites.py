@@ -56,6 +56,28 @@ def test_smoke_passes_in_a_container_with_no_image_set(tmp_path, work_dir, docke
     assert run.containers(docker_engine) == [] and run.leftovers() == []
 
 
+def test_direct_launch_runs_riva_server_without_start_riva(tmp_path, work_dir, docker_engine, riva_lite_image):
+    """RIVA__DOCKER_LAUNCH=direct: tritonserver --model-repository, then riva_server once Triton is ready; the
+    gRPC phases run as with start-riva, the shim check skips with the reason."""
+    run = DockerRun(tmp_path, work_dir, {"RIVA__DOCKER_LAUNCH": "direct"})
+    result = run.pytest("-m", "smoke", "-rs")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert run.state_of("050")["status"] == "passed"
+    assert "RIVA__DOCKER_LAUNCH=direct: no start-riva" in result.stdout
+    facts = run.state_of("040")["facts"]
+    assert facts["tritonserver_argv"].count("--model-repository=/data/models") == 1, facts["tritonserver_argv"]
+    stages = [s["name"] for s in facts["readiness"]]
+    assert stages.index("models ready") < stages.index("riva_server started") < stages.index("grpc health serving")
+    log = (run.reports / "logs" / "riva-docker.log").read_text()
+    assert "Riva Conversational AI Server listening on 0.0.0.0:50051" in log
+    assert "Triton server is ready" not in log  # start-riva's line: it did not run
+    assert "[SHIM] Injected" not in log  # tritonserver had the flag already (the shim, still first on PATH, passes)
+    plan = [a["what"] for a in json.loads((run.reports / "plan.json").read_text())["actions"]]
+    assert any(" tritonserver --model-repository=/data/models " in w for w in plan)
+    assert any(w.startswith("docker exec -d ") and "riva_server --asr_service=true" in w for w in plan)
+    assert run.containers(docker_engine) == [] and run.leftovers() == []
+
+
 def test_smoke_builds_the_image_when_it_is_missing(tmp_path, work_dir, docker_engine, riva_lite_image):
     """A new user: no RIVA__IMAGE and no riva-lite:<key> yet. The suite builds it (here on the cached rootfs)."""
     old = docker_engine.images.get(riva_lite_image).id

@@ -4,7 +4,8 @@
       --shm-size=1g -v REPO_PARENT:/data [--gpus all] -v SHIM:/opt/riva-verify/shim:ro
       -e PATH=/opt/riva-verify/shim/bin:$IMAGE_PATH IMAGE start-riva --riva-uri=0.0.0.0:50051 --asr_service=true
 
-Logs stream to spec.log_path; processes and argv are read inside the container; stop() removes it.
+Launch direct (the seed's fallback): IMAGE tritonserver --model-repository=/data/models ..., then, once Triton is
+ready, `docker exec -d C riva_server --asr_service=true ...` (start_api). Logs stream to spec.log_path; processes and argv are read inside the container; stop() removes it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ RIVA_PORTS = {"riva": 50051, "triton_http": 8000, "triton_grpc": 8001, "triton_m
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 MEMLOCK_REFUSED = "error setting rlimit type 8"  # RLIMIT_MEMLOCK, from runc
 READY_TIMEOUT_ENV = "RIVALITE_TRITON_READY_TIMEOUT"  # riva-lite's start-riva: Triton's readiness deadline
+# The seed's direct launch: riva_server (/opt/riva/bin in Riva's image, on its PATH) with its service flags.
+RIVA_SERVER_ARGV = ("riva_server", "--asr_service=true", "--nlp_service=false", "--tts_service=false")
+# Its output goes to the container's log: PID 1's stdout and stderr (docker-init's, with --init).
+_TO_LOG = 'exec "$@" >/proc/1/fd/1 2>/proc/1/fd/2'
 LOGIN_HINT = "run `docker login nvcr.io` (user $oauthtoken, your NGC API key) and try again"
 
 _LIVE: set[DockerRuntime] = set()
@@ -46,6 +51,7 @@ class ContainerSpec(LaunchSpec):
     labels: dict[str, str] = field(default_factory=dict)
     name: str = ""
     bind_host: str = "0.0.0.0"
+    api_argv: list[str] = field(default_factory=list)  # launch direct: riva_server, started once Triton is ready
 
 
 def quickstart(image: str, model_repo: Path, shim_dir: Path | None, log_path: Path, host_ports: dict[str, int],
@@ -63,9 +69,12 @@ def quickstart(image: str, model_repo: Path, shim_dir: Path | None, log_path: Pa
     env = {"RIVA_MODEL_REPO": repo}
     if model_repos_env:  # the seed's fallback: launchers that read MODEL_REPOS pass it to tritonserver
         env["MODEL_REPOS"] = f"--model-repository={repo}"
-    if launch == "tritonserver":  # the seed's fallback: Triton alone, no launcher, no shim needed
+    api_argv: list[str] = []
+    if launch in ("tritonserver", "direct"):  # the seed's fallbacks: no launcher, so no shim needed
         argv = ["tritonserver", f"--model-repository={repo}", "--http-port=8000", "--grpc-port=8001",
                 "--metrics-port=8002"]
+        if launch == "direct":  # and Riva's API beside it, as the seed ran it (riva_server's own defaults)
+            api_argv = list(RIVA_SERVER_ARGV)
     else:
         argv = ["start-riva", "--riva-uri=0.0.0.0:50051", "--asr_service=true", "--nlp_service=false",
                 "--tts_service=false"]
@@ -74,7 +83,7 @@ def quickstart(image: str, model_repo: Path, shim_dir: Path | None, log_path: Pa
     return ContainerSpec(
         argv=argv, env=env, log_path=log_path, ports=dict(host_ports), image=image, model_dir=model_dir,
         mount=inside, shim_dir=shim_dir, shm_size=shm_size, gpus=gpus, labels={LABEL: "1", RUN_LABEL: run},
-        name=f"riva-verify-{run[:8]}-{uuid.uuid4().hex[:6]}")
+        name=f"riva-verify-{run[:8]}-{uuid.uuid4().hex[:6]}", api_argv=api_argv)
 
 
 def image_path(image_env: list[str] | None) -> str:
@@ -132,6 +141,11 @@ def docker_run_argv(spec: ContainerSpec) -> list[str]:
     for k, v in env.items():
         argv += ["-e", f"{k}={v}"]
     return argv + [spec.image, *spec.argv]
+
+
+def api_exec_argv(spec: ContainerSpec) -> list[str]:
+    """How launch direct starts riva_server in the running container, as a `docker exec` line."""
+    return ["docker", "exec", "-d", spec.name, "sh", "-c", _TO_LOG, "sh", *spec.api_argv]
 
 
 def client() -> Any:
@@ -346,6 +360,12 @@ class DockerRuntime(Runtime):
         if rc != 0 and self.alive():
             raise DockerError(f"cannot list the processes of {self.spec.name} (exit {rc}: {err.decode()[:300]})")
         return parse_ps(out) if rc == 0 else []
+
+    def start_api(self) -> None:
+        """Launch direct: start riva_server in the container (detached, its output in the container's log)."""
+        if not self.alive():
+            raise DockerError(f"cannot start riva_server: container {self.spec.name} is not running")
+        self.container.exec_run(["sh", "-c", _TO_LOG, "sh", *self.spec.api_argv], detach=True)
 
     def launch_env(self) -> dict[str, str]:
         return dict(self.env)
