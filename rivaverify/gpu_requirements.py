@@ -59,3 +59,20 @@ def driver_major(version: str) -> int | None:
     """535 from '535.183.01'; None when nvidia-smi gave no number ([N/A])."""
     m = re.match(r"(\d+)\.", version.strip() + ".")
     return int(m.group(1)) if m else None
+
+
+NIM_CONFIGURATION = "https://docs.nvidia.com/nim/riva/asr/1.1.0/configuration.html"
+# NIM's Configuration page, GPU Selection: "Passing --gpus all to docker run is not supported in environments
+# with two or more GPUs."; expose one GPU with --gpus='"device=1"' or NVIDIA_VISIBLE_DEVICES.
+NIM_OPEN_FILES = 2048  # NIM's documented run line: --ulimit nofile=2048:2048 (else `Too many open files`)
+
+
+def gpu_selection_problem(image: str | None, docker_gpus: str, gpu_count: int) -> str | None:
+    """Why this GPU selection cannot run this image on a host with `gpu_count` GPUs, or None. `auto` passes all
+    GPUs (--gpus all) when the engine has the NVIDIA runtime, so it counts as `all`."""
+    release = image_release(image)
+    if release is None or release[0] != "nim" or gpu_count < 2 or docker_gpus not in ("all", "auto"):
+        return None
+    return (f"RIVA__DOCKER_GPUS={docker_gpus} gives the NIM {image} all {gpu_count} GPUs (--gpus all), which NIM "
+            f"does not support on a host with two or more GPUs ({NIM_CONFIGURATION}, GPU Selection): set "
+            "RIVA__DOCKER_GPUS to one device id from `nvidia-smi -L` (RIVA__DOCKER_GPUS=0)")

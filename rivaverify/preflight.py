@@ -230,3 +230,32 @@ def process_rss_mb(host: Any, pids: list[int]) -> float:
             if line.startswith("VmRSS:"):
                 total_kib += int(line.split()[1])
     return total_kib / 1024
+
+
+def parse_limits(text: str) -> dict[str, tuple[int | None, int | None]]:
+    """`/proc/PID/limits` as {limit name: (soft, hard)}; "unlimited" reads as None."""
+    out = {}
+    for line in text.splitlines()[1:]:  # the first line is the header: Limit, Soft Limit, Hard Limit, Units
+        m = re.match(r"^(.+?)\s{2,}(\S+)\s+(\S+)", line)
+        if m:
+            out[m.group(1)] = tuple(None if v == "unlimited" else int(v) for v in m.group(2, 3))
+    return out
+
+
+def open_files_limit(host: Any, pid: int) -> tuple[int | None, int | None] | None:
+    """(soft, hard) `Max open files` of a process, None when its limits cannot be read."""
+    f = host.file(f"/proc/{pid}/limits")
+    if not f.exists:
+        return None
+    return parse_limits(f.content_string).get("Max open files")
+
+
+def visible_gpus(exec_result: Any) -> tuple[list[dict[str, Any]] | None, str]:
+    """The GPUs an `nvidia-smi --query-gpu=GPU_QUERY --format=csv,noheader,nounits` run inside a container saw,
+    with why none: (None, reason) when nvidia-smi is not there or failed (the toolkit gives a container its
+    nvidia-smi only with a GPU)."""
+    out = (exec_result.stdout or "").strip()
+    if exec_result.rc != 0:
+        why = (exec_result.stderr or out).strip().splitlines()
+        return None, f"nvidia-smi exited {exec_result.rc}: {why[-1] if why else 'no output'}"
+    return parse_gpus(out), ""

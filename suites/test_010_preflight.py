@@ -94,7 +94,8 @@ def gpu_list(host, settings):
     if not found:
         if needs_gpu(settings):
             pytest.fail(f"no NVIDIA GPU found (nvidia-smi {'missing' if found is None else 'lists none'}), but "
-                        f"target {settings.target} with image {settings.image} needs one: install the driver")
+                        f"target {settings.target} with image {settings.image or 'riva-lite'} needs one: install the "
+                        "driver" + (" (or unset RIVA__REQUIRE_GPU)" if settings.require_gpu else ""))
         if settings.target == "endpoint":
             pytest.skip("no GPU visible on the host checked; target endpoint: set RIVA__HOST_URL to the server's "
                         "host (ssh://...) to check its GPUs, and RIVA__REQUIRE_GPU=true to make this a failure")
@@ -146,6 +147,15 @@ def test_gpu_free_memory(gpu_list, settings, thresholds, record_fact):
         f"GPUs with less than {need} GiB free ({FREE_SHARE:.0%} of the profile's {thresholds.min_gpu_memory_gb} GiB): "
         + ", ".join(f"{g['index']} {g['name']} {g['memory_free_gb']} of {g['memory_gb']} GiB free" for g in low)
         + ": stop what uses the GPU (nvidia-smi lists the processes) or override RIVA__MIN_GPU_MEMORY_GB")
+
+
+@pytest.mark.gpu
+def test_gpu_selection(gpu_list, settings):
+    """A NIM takes one GPU on a host with two or more: --gpus all is not supported there (NIM's configuration)."""
+    if settings.target != Target.docker:
+        pytest.skip(f"target {settings.target}: this run does not choose the deployment's GPUs")
+    problem = gpu_requirements.gpu_selection_problem(settings.image, settings.docker_gpus, len(gpu_list))
+    assert problem is None, problem
 
 
 @pytest.mark.gpu

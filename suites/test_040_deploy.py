@@ -6,7 +6,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from rivaverify import shim
+from rivaverify import gpu_requirements, preflight, shim
 from rivaverify.asr import client
 from rivaverify.diagnostics import diagnose
 from rivaverify.settings import DockerLaunch, Target, needs_gpu
@@ -58,6 +58,60 @@ def test_tritonserver_argv_carries_the_model_repository_once(deployment, target_
     assert len(values) == 1, f"tritonserver (pid {pids[0]}) has {len(values)} --model-repository values: {argv}"
     if expected is not None:
         assert values == [expected], f"tritonserver serves {values[0]}, expected {expected}: {argv}"
+
+
+def _tritonserver_pid(deployment, target_host, settings) -> int:
+    if deployment.runtime is not None:
+        pids = [p.pid for p in deployment.runtime.find("tritonserver")]
+    else:
+        pids = shim.tritonservers_serving(target_host, settings.triton_http_port)
+    if not pids:
+        where = deployment.runtime.host_url() if deployment.runtime else settings.host_url
+        pytest.skip(f"no tritonserver process visible through {where}: the argv test above says why")
+    return pids[0]
+
+
+def test_open_files_limit(deployment, target_host, settings, record_fact):
+    """tritonserver's `Max open files` as the kernel keeps it. A NIM needs NIM_OPEN_FILES (its run line's --ulimit
+    nofile=2048:2048, else `Too many open files`); riva-speech documents no minimum, so below it is a warning."""
+    pid = _tritonserver_pid(deployment, target_host, settings)
+    limit = preflight.open_files_limit(target_host, pid)
+    if limit is None:
+        pytest.skip(f"/proc/{pid}/limits cannot be read here")
+    soft, hard = limit
+    record_fact("open_files_limit", {"pid": pid, "soft": soft, "hard": hard})
+    need = gpu_requirements.NIM_OPEN_FILES
+    low = soft is not None and soft < need
+    release = gpu_requirements.image_release(settings.image)
+    if release is None or release[0] != "nim":
+        if low:
+            record_fact("open_files_warning", f"tritonserver may open {soft} files; NIM asks for {need} (riva-speech "
+                        "documents no minimum): if the log says `Too many open files`, raise --ulimit nofile")
+        return
+    assert not low, (
+        f"tritonserver (pid {pid}) may open {soft} files; the NIM needs {need} (NIM's docker run line has --ulimit "
+        f"nofile={need}:{need}, else `Too many open files`): raise the container's nofile limit")
+
+
+@pytest.mark.gpu
+def test_gpu_visible_in_the_container(deployment, settings, record_fact):
+    """nvidia-smi inside the container lists the GPUs it was given: the toolkit and --gpus worked."""
+    rt = deployment.runtime
+    if rt is None or rt.name != "docker":
+        pytest.skip(f"target {deployment.target}: no container started by this run; 010 read the host's GPUs")
+    if not needs_gpu(settings):
+        pytest.skip(f"image {settings.image or 'riva-lite'} runs on the CPU: no GPU asked of the container")
+    gpus, why = preflight.visible_gpus(
+        rt.exec(["nvidia-smi", f"--query-gpu={preflight.GPU_QUERY}", "--format=csv,noheader,nounits"]))
+    record_fact("container_gpus", gpus if gpus is not None else why)
+    assert gpus, (
+        f"the container ({rt.host_url()}) sees no GPU ({why or 'nvidia-smi lists none'}): install the NVIDIA "
+        "Container Toolkit and configure Docker for it (`nvidia-ctk runtime configure --runtime=docker`, restart "
+        f"dockerd), and check RIVA__DOCKER_GPUS ({settings.docker_gpus})")
+    wanted = settings.docker_gpus.split(",") if settings.docker_gpus[0].isdigit() else None
+    assert wanted is None or len(gpus) == len(wanted), (
+        f"RIVA__DOCKER_GPUS={settings.docker_gpus} asked for {len(wanted)} GPUs, the container sees {len(gpus)}: "
+        + ", ".join(f"{g['index']} {g['name']}" for g in gpus))
 
 
 def test_readiness_stages(deployment, record_figure, record_fact):

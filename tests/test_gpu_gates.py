@@ -121,3 +121,63 @@ def test_driver_gate_on_captures():
     assert [g["driver_version"] for g in preflight.old_drivers(t4, 550)] == ["535.183.01"]
     # no driver number (a query without driver_version, or [N/A]) cannot show the minimum is met
     assert len(preflight.old_drivers(preflight.parse_gpus(A800_CSV), 535)) == 4
+
+
+# `cat /proc/self/limits` on this project's CI machine (Debian 12; rows cut, open files lowered to 1024:524288 so
+# soft and hard differ), and what a container without
+# the NVIDIA toolkit answers to `nvidia-smi` (riva-lite's image here: the shell's "not found", exit 127; Docker's
+# OCI error when the exec itself cannot start); NVIDIA's driver message when nvidia-smi is there but no driver is.
+LIMITS = """Limit                     Soft Limit           Hard Limit           Units
+Max cpu time              unlimited            unlimited            seconds
+Max stack size            8388608              unlimited            bytes
+Max open files            1024                 524288               files
+Max locked memory         8388608              8388608              bytes
+Max realtime priority     0                    0
+"""
+NOT_FOUND = ('OCI runtime exec failed: exec failed: unable to start container process: exec: "nvidia-smi": '
+             'executable file not found in $PATH: unknown')
+NO_DRIVER = ("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure that the "
+             "latest NVIDIA driver is installed and running.")
+
+
+def test_open_files_limit_from_proc_limits():
+    limits = preflight.parse_limits(LIMITS)
+    assert limits["Max open files"] == (1024, 524288)
+    assert limits["Max stack size"] == (8388608, None) and limits["Max realtime priority"] == (0, 0)
+    assert "Limit" not in limits
+
+
+class Exec:
+    def __init__(self, rc, stdout="", stderr=""):
+        self.rc, self.stdout, self.stderr = rc, stdout, stderr
+
+
+@pytest.mark.parametrize(("result", "why"), [
+    (Exec(126, NOT_FOUND), "nvidia-smi exited 126: OCI runtime exec failed"),
+    (Exec(127, "", "sh: 1: nvidia-smi: not found"), "nvidia-smi exited 127: sh: 1: nvidia-smi: not found"),
+    (Exec(9, NO_DRIVER), "nvidia-smi exited 9: NVIDIA-SMI has failed because it couldn't communicate"),
+])
+def test_no_gpu_in_the_container_says_why(result, why):
+    gpus, reason = preflight.visible_gpus(result)
+    assert gpus is None and reason.startswith(why)
+
+
+def test_gpus_in_the_container_parse_like_the_hosts():
+    gpus, reason = preflight.visible_gpus(Exec(0, H100_NOUNITS))
+    assert reason == "" and [g["index"] for g in gpus] == [0, 1]
+    assert preflight.visible_gpus(Exec(0, "No devices were found\n")) == ([], "")
+
+
+@pytest.mark.parametrize(("image", "gpus", "count", "refused"), [
+    ("nvcr.io/nim/nvidia/parakeet-1-1b-ctc-en-us:1.3.0", "all", 2, True),
+    ("nvcr.io/nim/nvidia/parakeet-1-1b-ctc-en-us:1.3.0", "auto", 2, True),  # auto passes --gpus all
+    ("nvcr.io/nim/nvidia/parakeet-1-1b-ctc-en-us:1.3.0", "0", 2, False),
+    ("nvcr.io/nim/nvidia/parakeet-1-1b-ctc-en-us:1.3.0", "all", 1, False),
+    ("nvcr.io/nvidia/riva/riva-speech:2.19.0", "all", 2, False),  # riva-speech: riva_start.sh passes --gpus all
+    ("riva-lite:latest", "all", 2, False),
+])
+def test_a_nim_with_two_gpus_is_not_given_all(image, gpus, count, refused):
+    problem = gpu_requirements.gpu_selection_problem(image, gpus, count)
+    assert (problem is not None) == refused
+    if refused:
+        assert "two or more GPUs" in problem and "RIVA__DOCKER_GPUS=0" in problem

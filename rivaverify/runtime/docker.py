@@ -5,7 +5,9 @@
       -e PATH=/opt/riva-verify/shim/bin:$IMAGE_PATH IMAGE start-riva --riva-uri=0.0.0.0:50051 --asr_service=true
 
 Launch direct (the seed's fallback): IMAGE tritonserver --model-repository=/data/models ..., then, once Triton is
-ready, `docker exec -d C riva_server --asr_service=true ...` (start_api). Logs stream to spec.log_path; processes and argv are read inside the container; stop() removes it.
+ready, `docker exec -d C riva_server --asr_service=true ...` (start_api).
+
+Logs stream to spec.log_path; processes and argv are read inside the container; stop() removes it.
 """
 
 from __future__ import annotations
