@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     triton_http_port: int = Field(8000, ge=1, le=65535, description="Triton HTTP port")
     triton_grpc_port: int = Field(8001, ge=1, le=65535, description="Triton gRPC port")
     triton_metrics_port: int = Field(8002, ge=1, le=65535, description="Triton metrics port")
+    metrics_url: str | None = Field(None, pattern=r"^https?://\S+$", description="Prometheus metrics to read "
+                                    "around phases 040-080 (default: http://HOST:TRITON_METRICS_PORT/metrics, "
+                                    "Triton's; a NIM image: http://HOST:9000/v1/metrics)")
     host_url: str = Field("local://", description="testinfra host for facts: local://, ssh://, docker://")
     model_repo: Path | None = Field(None, description="an existing Triton model repository to check and deploy "
                                      "instead of riva-lite's")

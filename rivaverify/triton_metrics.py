@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rivaverify.gateway.metrics import parse_metrics
+from rivaverify.gpu_requirements import image_release
 from rivaverify.settings import Settings, Target
 
 # Per-model counters (summed over versions and, for failures, over `reason`), by the short names kept here.
@@ -21,10 +22,15 @@ COUNTERS = {
     "queue_us": "nv_inference_queue_duration_us",
     "compute_us": "nv_inference_compute_infer_duration_us",
 }
-# Per-GPU gauges (label gpu_uuid), served only where Triton sees a GPU.
-GAUGES = {"gpu_memory_used_bytes": "nv_gpu_memory_used_bytes", "gpu_utilization": "nv_gpu_utilization"}
+# Per-GPU gauges, served only where there is a GPU: Triton's (label gpu_uuid) and a NIM's /v1/metrics names
+# (docs.nvidia.com/nim/riva/asr/latest/observability.html: gpu_memory_used_bytes, gpu_utilization 0.0-1.0).
+GAUGES = {"gpu_memory_used_bytes": ("nv_gpu_memory_used_bytes", "gpu_memory_used_bytes"),
+          "gpu_utilization": ("nv_gpu_utilization", "gpu_utilization")}
+NIM_HTTP_PORT = 9000  # NIM_HTTP_API_PORT's default; NIM serves its metrics at /v1/metrics there
 # Phases that send bad input on purpose: failures may grow there.
 BAD_INPUT_PHASES = frozenset({"060"})
+# Phases whose tests send ASR requests to the deployment (040: one inference; 070: through the gateway).
+INFERENCE_PHASES = frozenset({"040", "050", "060", "070", "080"})
 TIMEOUT_S = 5.0
 
 
@@ -37,9 +43,13 @@ class Scrape:
 
 
 def metrics_url(settings: Settings) -> str:
-    """The deployment's metrics URL, on the host the fixtures give Triton's HTTP (deploy.deployment): 127.0.0.1
-    for target local, the gRPC address' host otherwise."""
+    """RIVA__METRICS_URL, else the deployment's on the host the fixtures give Triton's HTTP (deploy.deployment):
+    127.0.0.1 for target local, the gRPC address' host otherwise; Triton's port, or a NIM's /v1/metrics."""
+    if settings.metrics_url:
+        return settings.metrics_url
     host = "127.0.0.1" if settings.target == Target.local else settings.grpc_host
+    if (image_release(settings.image) or ("",))[0] == "nim":
+        return f"http://{host}:{NIM_HTTP_PORT}/v1/metrics"
     return f"http://{host}:{settings.triton_metrics_port}/metrics"
 
 
@@ -50,9 +60,11 @@ def parse(text: str, url: str = "") -> Scrape:
         for labels, value in samples.get(name, []):
             model = out.models.setdefault(labels.get("model", ""), {k: 0.0 for k in COUNTERS})
             model[short] += value
-    for short, name in GAUGES.items():
-        for labels, value in samples.get(name, []):
-            out.gpus.setdefault(labels.get("gpu_uuid", ""), {})[short] = value
+    for short, names in GAUGES.items():
+        for name in names:
+            for labels, value in samples.get(name, []):
+                gpu = labels.get("gpu_uuid") or ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+                out.gpus.setdefault(gpu, {})[short] = value
     return out
 
 
@@ -87,6 +99,12 @@ def delta(before: Scrape | None, after: Scrape) -> Delta:
         restarted += [f"{model} {k}: {old[k]:g} -> {counters[k]:g}" for k in down]
         models[model] = grew
     return Delta(models, after.gpus, restarted, start is None)
+
+
+def most_successes(d: Delta) -> float | None:
+    """The largest growth of one model's successful requests: what a phase's requests reached Triton as (each Riva
+    RPC is one or more requests to its root model, more to the models under it); None when no model is counted."""
+    return max((c["success"] for c in d.models.values()), default=None)
 
 
 def _per_request(us: float, requests: float) -> float | None:
@@ -126,6 +144,9 @@ def warnings(d: Delta, phase_order: str, passed: bool) -> list[str]:
     if d.restarted:
         out.append("Triton restarted during the phase (counters went down: " + "; ".join(d.restarted) +
                    "): read the server log for the crash or the restart")
+    if passed and phase_order in INFERENCE_PHASES and d.models and not d.restarted and not most_successes(d):
+        out.append("Triton counted no successful inference request during the phase though the phase sent ASR "
+                   "requests: these metrics are not the deployment's Triton (RIVA__METRICS_URL)")
     failed = {m: c["failure"] for m, c in sorted(d.models.items()) if c["failure"] > 0}
     if passed and failed and phase_order not in BAD_INPUT_PHASES:
         listed = ", ".join(f"{m} {n:g}" for m, n in failed.items())

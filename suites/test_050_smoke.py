@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
+from rivaverify import triton_metrics
 from rivaverify.asr import client
 from rivaverify.asr.wer import wer
 
@@ -49,3 +50,32 @@ def test_streaming_recognize(riva, smoke_clip, settings, thresholds, record_figu
         f"{result.transcript!r}, expected {utt.text!r}")
     assert final_after_last_chunk <= thresholds.max_response_s, (
         f"the final came {final_after_last_chunk:.2f} s after the last chunk, bound {thresholds.max_response_s} s")
+
+
+COUNTED_REQUESTS = 3
+
+
+def test_triton_counts_the_requests(riva, smoke_clip, settings, thresholds, record_figure):
+    """Triton's request counters grow by at least the Recognize calls that answered: the metrics are this
+    deployment's, and Riva's API reaches Triton for each of them."""
+    url = triton_metrics.metrics_url(settings)
+    before = triton_metrics.scrape(url)
+    if before.error:
+        pytest.skip(f"no metrics at {url} ({before.error}): set RIVA__METRICS_URL or publish Triton's metrics port")
+    if not before.models:
+        pytest.skip(f"{url} serves no per-model request counters (nv_inference_request_success)")
+    utt, audio = smoke_clip
+    cfg = client.config(audio, utt.lang or settings.language_code, model=settings.model_name or "")
+    for _ in range(COUNTED_REQUESTS):
+        _call("Recognize", client.recognize, riva, audio, cfg, timeout=thresholds.max_response_s * 3)
+    after = triton_metrics.scrape(url)
+    assert not after.error, f"the metrics at {url} answered before the requests, not after: {after.error}"
+    d = triton_metrics.delta(before, after)
+    grew = triton_metrics.most_successes(d)
+    record_figure("triton.success_per_recognize", round((grew or 0) / COUNTED_REQUESTS, 2), "requests",
+                  per_model={m: c["success"] for m, c in sorted(d.models.items()) if c["success"]})
+    assert not d.restarted, f"Triton restarted during {COUNTED_REQUESTS} Recognize calls: {d.restarted}"
+    assert (grew or 0) >= COUNTED_REQUESTS, (
+        f"{COUNTED_REQUESTS} Recognize calls answered, but no model's nv_inference_request_success at {url} grew by "
+        f"as much (largest growth {grew or 0:g}): these metrics are not the deployment's Triton (RIVA__METRICS_URL), "
+        "or Riva answered without Triton")

@@ -188,7 +188,46 @@ def test_endpoint_target_attaches_and_skips_what_it_cannot_see(tmp_path, work_di
         assert run.state_of("050")["status"] == "passed"
         argv = run.state_of("040")["facts"]["tritonserver_argv"]
         assert f"--model-repository={repo.resolve()}" in argv
+        assert run.state_of("050")["figures"]["triton.success_per_recognize"]["value"] >= 1
+        # Metrics of another Triton (they never move): 050's request count says these are not the deployment's.
+        with StaticMetrics() as url:
+            wrong = Run(tmp_path / "wrong", work_dir, {**{k: v for k, v in run.env.items() if k.startswith("RIVA__")},
+                                                       "RIVA__METRICS_URL": url,
+                                                       "RIVA__STATE_DIR": str(tmp_path / "wrong" / "state"),
+                                                       "RIVA__REPORTS_DIR": str(tmp_path / "wrong" / "reports")})
+            result = wrong.pytest("-m", "smoke")
+        assert result.returncode == 1 and "050 smoke        FAILED" in result.stdout, result.stdout[-3000:]
+        assert "no model's nv_inference_request_success at " + url in result.stdout
     assert riva.leftovers() == []
+
+
+class StaticMetrics:
+    """An HTTP server answering Triton-style metrics that never change (a Triton that is not the deployment's)."""
+
+    TEXT = b'nv_inference_request_success{model="other-triton-model",version="1"} 7\n'
+
+    def __enter__(self) -> str:
+        import http.server
+        import threading
+
+        text = self.TEXT
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(text)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.server.server_port}/metrics"
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def test_load_phase_runs_locust_and_its_statistics_add_up(tmp_path, work_dir):

@@ -171,3 +171,28 @@ def test_metrics_url_uses_the_triton_host_of_the_target(monkeypatch):
     monkeypatch.setenv("RIVA__HOST", "riva.example:50051")
     assert tm.metrics_url(Settings(target="local")) == "http://127.0.0.1:8202/metrics"
     assert tm.metrics_url(Settings(target="endpoint")) == "http://riva.example:8202/metrics"
+    monkeypatch.setenv("RIVA__IMAGE", "nvcr.io/nim/nvidia/parakeet-0-6b-ctc-en-us:1.3.0")
+    assert tm.metrics_url(Settings(target="docker")) == "http://riva.example:9000/v1/metrics"  # NIM's
+    monkeypatch.setenv("RIVA__METRICS_URL", "http://prom.example:9400/metrics")
+    assert tm.metrics_url(Settings(target="docker")) == "http://prom.example:9400/metrics"
+
+
+# NIM's /v1/metrics names for the GPU (docs.nvidia.com/nim/riva/asr/latest/observability.html); its labels are
+# not documented there, so the gauge is keyed by whatever labels it has.
+NIM_GPU = 'gpu_utilization{gpu="0"} 0.5\ngpu_memory_used_bytes{gpu="0"} 1073741824\n'
+
+
+def test_nim_gpu_gauges_and_no_request_counters():
+    s = tm.parse(NIM_GPU)
+    assert s.models == {} and s.gpus == {"gpu=0": {"gpu_utilization": 0.5, "gpu_memory_used_bytes": 1073741824}}
+    d = tm.delta(tm.parse(NIM_GPU), s)
+    assert tm.most_successes(d) is None and tm.warnings(d, "050", passed=True) == []  # nothing counted: no verdict
+
+
+def test_a_phase_that_sent_requests_but_triton_counted_none_warns():
+    d = tm.delta(tm.parse(BEFORE), tm.parse(BEFORE))
+    assert tm.most_successes(d) == 0
+    (warning,) = tm.warnings(d, "050", passed=True)
+    assert "counted no successful inference request" in warning and "RIVA__METRICS_URL" in warning
+    assert tm.warnings(d, "030", passed=True) == []  # 030 sends no ASR request
+    assert tm.most_successes(tm.delta(tm.parse(BEFORE), tm.parse(AFTER))) == 1
