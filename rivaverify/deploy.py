@@ -104,7 +104,7 @@ def wait_ready(dep: Deployment, expected_models: list[str], language_code: str, 
             return f"the launcher exited with {rt.exit_code()}"
         return None
 
-    direct = rt is not None and bool(getattr(getattr(rt, "spec", None), "api_argv", None))
+    direct = rt is not None and bool(rt.api_to_start())
     after = (readiness.Stage("riva_server started", api_started(rt), min(timeout_s, 30)),) if direct else ()
     stages = probes.stages(
         launcher_alive(rt) if rt is not None else None, dep.triton_http, expected_models, dep.auth,

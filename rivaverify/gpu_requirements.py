@@ -42,6 +42,11 @@ def image_release(image: str | None) -> tuple[str, str] | None:
     return None
 
 
+def is_nim(image: str | None) -> bool:
+    """Whether the image is a Riva ASR NIM (nvcr.io/nim/...:x.y.z)."""
+    return (image_release(image) or ("",))[0] == "nim"
+
+
 def driver_minimum(image: str | None) -> tuple[DriverMinimum | None, str]:
     """The sourced minimum for this image, or None with the reason the driver check skips."""
     release = image_release(image)
@@ -70,8 +75,7 @@ NIM_OPEN_FILES = 2048  # NIM's documented run line: --ulimit nofile=2048:2048 (e
 def gpu_selection_problem(image: str | None, docker_gpus: str, gpu_count: int) -> str | None:
     """Why this GPU selection cannot run this image on a host with `gpu_count` GPUs, or None. `auto` passes all
     GPUs (--gpus all) when the engine has the NVIDIA runtime, so it counts as `all`."""
-    release = image_release(image)
-    if release is None or release[0] != "nim" or gpu_count < 2 or docker_gpus not in ("all", "auto"):
+    if not is_nim(image) or gpu_count < 2 or docker_gpus not in ("all", "auto"):
         return None
     return (f"RIVA__DOCKER_GPUS={docker_gpus} gives the NIM {image} all {gpu_count} GPUs (--gpus all), which NIM "
             f"does not support on a host with two or more GPUs ({NIM_CONFIGURATION}, GPU Selection): set "

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rivaverify.gateway.metrics import parse_metrics
-from rivaverify.gpu_requirements import image_release
+from rivaverify.gpu_requirements import is_nim
 from rivaverify.settings import Settings, Target
 
 # Per-model counters (summed over versions and, for failures, over `reason`), by the short names kept here.
@@ -48,7 +48,7 @@ def metrics_url(settings: Settings) -> str:
     if settings.metrics_url:
         return settings.metrics_url
     host = "127.0.0.1" if settings.target == Target.local else settings.grpc_host
-    if (image_release(settings.image) or ("",))[0] == "nim":
+    if is_nim(settings.image):
         return f"http://{host}:{NIM_HTTP_PORT}/v1/metrics"
     return f"http://{host}:{settings.triton_metrics_port}/metrics"
 

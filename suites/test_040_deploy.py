@@ -40,14 +40,18 @@ def test_shim_is_first_on_path(deployment, target_host, settings, record_fact):
                                                                if not deployment.shim else ""))
 
 
-def test_tritonserver_argv_carries_the_model_repository_once(deployment, target_host, settings, record_fact):
+def _tritonserver_pids(deployment, target_host, settings) -> list[int]:
+    """tritonserver's pids: the runtime's processes, or (an endpoint) whatever serves Triton's HTTP port."""
     if deployment.runtime is not None:
-        pids = [p.pid for p in deployment.runtime.find("tritonserver")]
-    else:
-        pids = shim.tritonservers_serving(target_host, settings.triton_http_port)
-        if not pids:
-            pytest.skip(f"no tritonserver process visible through {settings.host_url}: set RIVA__HOST_URL to "
-                        "the host (ssh://…) or container (docker://…) where it runs")
+        return [p.pid for p in deployment.runtime.find("tritonserver")]
+    return shim.tritonservers_serving(target_host, settings.triton_http_port)
+
+
+def test_tritonserver_argv_carries_the_model_repository_once(deployment, target_host, settings, record_fact):
+    pids = _tritonserver_pids(deployment, target_host, settings)
+    if deployment.runtime is None and not pids:
+        pytest.skip(f"no tritonserver process visible through {settings.host_url}: set RIVA__HOST_URL to "
+                    "the host (ssh://…) or container (docker://…) where it runs")
     assert pids, (f"no tritonserver process is running; the launcher "
                   f"{'runs' if deployment.runtime.alive() else f'exited with {deployment.runtime.exit_code()}'}. "
                   f"Log tail:\n{deployment.log_tail(15)}")
@@ -60,21 +64,14 @@ def test_tritonserver_argv_carries_the_model_repository_once(deployment, target_
         assert values == [expected], f"tritonserver serves {values[0]}, expected {expected}: {argv}"
 
 
-def _tritonserver_pid(deployment, target_host, settings) -> int:
-    if deployment.runtime is not None:
-        pids = [p.pid for p in deployment.runtime.find("tritonserver")]
-    else:
-        pids = shim.tritonservers_serving(target_host, settings.triton_http_port)
-    if not pids:
-        where = deployment.runtime.host_url() if deployment.runtime else settings.host_url
-        pytest.skip(f"no tritonserver process visible through {where}: the argv test above says why")
-    return pids[0]
-
-
 def test_open_files_limit(deployment, target_host, settings, record_fact):
     """tritonserver's `Max open files` as the kernel keeps it. A NIM needs NIM_OPEN_FILES (its run line's --ulimit
     nofile=2048:2048, else `Too many open files`); riva-speech documents no minimum, so below it is a warning."""
-    pid = _tritonserver_pid(deployment, target_host, settings)
+    pids = _tritonserver_pids(deployment, target_host, settings)
+    if not pids:
+        where = deployment.runtime.host_url() if deployment.runtime else settings.host_url
+        pytest.skip(f"no tritonserver process visible through {where}: the argv test above says why")
+    pid = pids[0]
     limit = preflight.open_files_limit(target_host, pid)
     if limit is None:
         pytest.skip(f"/proc/{pid}/limits cannot be read here")
@@ -82,8 +79,7 @@ def test_open_files_limit(deployment, target_host, settings, record_fact):
     record_fact("open_files_limit", {"pid": pid, "soft": soft, "hard": hard})
     need = gpu_requirements.NIM_OPEN_FILES
     low = soft is not None and soft < need
-    release = gpu_requirements.image_release(settings.image)
-    if release is None or release[0] != "nim":
+    if not gpu_requirements.is_nim(settings.image):
         if low:
             record_fact("open_files_warning", f"tritonserver may open {soft} files; NIM asks for {need} (riva-speech "
                         "documents no minimum): if the log says `Too many open files`, raise --ulimit nofile")

@@ -363,6 +363,9 @@ class DockerRuntime(Runtime):
             raise DockerError(f"cannot list the processes of {self.spec.name} (exit {rc}: {err.decode()[:300]})")
         return parse_ps(out) if rc == 0 else []
 
+    def api_to_start(self) -> list[str]:
+        return list(self.spec.api_argv) if self.spec else []
+
     def start_api(self) -> None:
         """Launch direct: start riva_server in the container (detached, its output in the container's log)."""
         if not self.alive():
