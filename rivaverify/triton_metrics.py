@@ -4,8 +4,10 @@ warn. Names: Triton's docs/user_guide/metrics.md."""
 
 from __future__ import annotations
 
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +34,7 @@ BAD_INPUT_PHASES = frozenset({"060"})
 # Phases whose tests send ASR requests to the deployment (040: one inference; 070: through the gateway).
 INFERENCE_PHASES = frozenset({"040", "050", "060", "070", "080"})
 TIMEOUT_S = 5.0
+SETTLE_S = 5.0  # how long a count may lag the answers it counts (see counted)
 
 
 @dataclass
@@ -105,6 +108,20 @@ def most_successes(d: Delta) -> float | None:
     """The largest growth of one model's successful requests: what a phase's requests reached Triton as (each Riva
     RPC is one or more requests to its root model, more to the models under it); None when no model is counted."""
     return max((c["success"] for c in d.models.values()), default=None)
+
+
+def counted(url: str, before: Scrape, want: float, timeout_s: float = SETTLE_S,
+            sleeper: Callable[[float], None] = time.sleep) -> tuple[Scrape, Delta]:
+    """Scrape until one model's successes grew by `want` since `before`, or the deadline: the last scrape and its
+    delta. Triton counts a request when its model reports statistics, after the response went out, so a scrape
+    right after the answer can miss the last request; a restart or a failed scrape ends the wait."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        after = scrape(url)
+        d = delta(before, after)
+        if after.error or d.restarted or (most_successes(d) or 0) >= want or time.monotonic() >= deadline:
+            return after, d
+        sleeper(0.1)
 
 
 def _per_request(us: float, requests: float) -> float | None:

@@ -68,9 +68,8 @@ def test_triton_counts_the_requests(riva, smoke_clip, settings, thresholds, reco
     cfg = client.config(audio, utt.lang or settings.language_code, model=settings.model_name or "")
     for _ in range(COUNTED_REQUESTS):
         _call("Recognize", client.recognize, riva, audio, cfg, timeout=thresholds.max_response_s * 3)
-    after = triton_metrics.scrape(url)
+    after, d = triton_metrics.counted(url, before, COUNTED_REQUESTS)
     assert not after.error, f"the metrics at {url} answered before the requests, not after: {after.error}"
-    d = triton_metrics.delta(before, after)
     grew = triton_metrics.most_successes(d)
     record_figure("triton.success_per_recognize", round((grew or 0) / COUNTED_REQUESTS, 2), "requests",
                   per_model={m: c["success"] for m, c in sorted(d.models.items()) if c["success"]})

@@ -196,3 +196,32 @@ def test_a_phase_that_sent_requests_but_triton_counted_none_warns():
     assert "counted no successful inference request" in warning and "RIVA__METRICS_URL" in warning
     assert tm.warnings(d, "030", passed=True) == []  # 030 sends no ASR request
     assert tm.most_successes(tm.delta(tm.parse(BEFORE), tm.parse(AFTER))) == 1
+
+
+def test_counted_waits_for_a_count_that_lags_the_answer():
+    """Triton counts a request after its response went out: the first scrape after the answers misses one, the
+    next has it; a count that never comes ends at the deadline with what was counted."""
+    pages = iter([BEFORE, BEFORE, AFTER])
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(next(pages, AFTER).encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    slept = []
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/metrics"
+        before = tm.scrape(url)
+        after, d = tm.counted(url, before, 1, sleeper=slept.append)
+        assert not after.error and tm.most_successes(d) == 1 and len(slept) == 1
+        after, d = tm.counted(url, before, 2, timeout_s=0.3)
+        assert tm.most_successes(d) == 1
+    finally:
+        server.shutdown()
+        server.server_close()
