@@ -146,6 +146,9 @@ class Settings(BaseSettings):
     baseline_tolerance: float = Field(0.2, ge=0, description="allowed worsening vs the baseline (0.2 = 20 %)")
     reports_dir: Path = Field(Path("reports"), description="HTML, JUnit, JSON, logs, plan, bundles")
     state_dir: Path = Field(Path("state"), description="state/<phase>.json files")
+    history_dir: Path | None = Field(None, description="where each run appends its record, <name>.jsonl, for "
+                                     "the report's trends (unset: REPORTS_DIR/history; a lasting folder keeps "
+                                     "them across clean checkouts)")
     work_dir: Path = Field(Path(".rivaverify"), description="built artifacts and repositories (cache)")
     report_name: str | None = Field(None, description="report file stem (default: the -m expression)")
     api_key: SecretStr | None = Field(None, description="API key sent to Riva in request metadata (secret: never "
