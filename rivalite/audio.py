@@ -17,6 +17,12 @@ ENCODING_UNSPECIFIED, LINEAR_PCM, FLAC, MULAW, OGGOPUS, ALAW = 0, 1, 2, 3, 4, 20
 ENCODING_NAMES = {0: "ENCODING_UNSPECIFIED", 1: "LINEAR_PCM", 2: "FLAC", 3: "MULAW", 4: "OGGOPUS", 20: "ALAW"}
 MIN_RATE, MAX_RATE = 8000, 192000
 MAX_CHANNELS = 32
+WAV_MAGIC, CONTAINER_MAGIC = (b"RIFF", b"RF64"), (b"fLaC", b"OggS")  # a file's first 4 bytes: header wins
+
+
+def has_header(data: bytes) -> bool:
+    """Whether the audio starts with a header riva-lite reads (WAV, FLAC, Ogg)."""
+    return data[:4] in WAV_MAGIC + CONTAINER_MAGIC
 
 
 class AudioError(ValueError):
@@ -139,7 +145,7 @@ class StreamDecoder:
         head = self._head
         if len(head) < 12 and not final:
             return False
-        if head[:4] in (b"RIFF", b"RF64"):
+        if head[:4] in WAV_MAGIC:
             parsed = parse_wav_header(head)
             if parsed is None:
                 if final:
@@ -151,7 +157,7 @@ class StreamDecoder:
             self._head = b""
             self._feed_raw(head[offset:])
             return True
-        if head[:4] in (b"fLaC", b"OggS"):
+        if head[:4] in CONTAINER_MAGIC:
             self._kind, self._head = "container", b""
             self._container += head
             self._dirty = True

@@ -1,4 +1,4 @@
-"""The `rivalite` command: pack, deploy, serve, triton-home, image build."""
+"""The `rivalite` command: pack, deploy, serve, nim, list-model-profiles, triton-home, image build."""
 
 from __future__ import annotations
 
@@ -29,6 +29,12 @@ def _triton_home(args) -> int:
 
     print(triton.prepare_home(args.home))
     return 0
+
+
+def _list_model_profiles(args) -> int:
+    from rivalite.nim.main import list_model_profiles
+
+    return list_model_profiles()
 
 
 def _image_build(args) -> int:
@@ -81,6 +87,13 @@ def main(argv: list[str] | None = None) -> int:
     p = verbs.add_parser("serve", add_help=False, help="Riva's gRPC API alone (start-riva runs it)")
     p.set_defaults(func=None)
 
+    p = verbs.add_parser("nim", add_help=False, help="riva-lite as a Riva ASR NIM, in the foreground "
+                         "(`rivalite nim --help`; docs/riva-lite.md)")
+    p.set_defaults(func=None)
+
+    p = verbs.add_parser("list-model-profiles", help="the NIM face's profiles, as NIM's list-model-profiles prints")
+    p.set_defaults(func=_list_model_profiles)
+
     p = verbs.add_parser("triton-home", help="prepare and print the folder start-riva runs Triton from")
     p.add_argument("--home", help="where (default: $RIVALITE_TRITON_HOME, else ~/.cache/rivalite/...)")
     p.set_defaults(func=_triton_home)
@@ -98,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         from rivalite.server import main as serve_main
 
         return serve_main(argv[1:])
+    if argv[:1] == ["nim"]:
+        from rivalite.nim.main import main as nim_main
+
+        return nim_main(argv[1:])
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -182,6 +182,9 @@ class Launcher:
         self.procs: list[subprocess.Popen] = []
         self.shm: list[str] = []  # Triton's backend stubs' shared memory, removed if they are killed
         self.stopping = False
+        self.serving = False  # set once Riva's API answers (the NIM face's readiness reads it)
+        self.model_repository: str | None = None  # passed to tritonserver when set (NIM runs it so)
+        self.waiting_line: str | None = WAITING  # printed each second while Triton loads (None: silent)
 
     def on_signal(self, signum, frame) -> None:
         self.stopping = True
@@ -203,8 +206,8 @@ class Launcher:
         deadline, next_log = time.monotonic() + self.args.triton_ready_timeout, 0.0
         while self.alive():
             now = time.monotonic()
-            if now >= next_log:
-                say(WAITING)
+            if now >= next_log and self.waiting_line:
+                say(self.waiting_line)
                 next_log = now + 1
             try:
                 with urllib.request.urlopen(url, timeout=1) as r:
@@ -258,6 +261,11 @@ class Launcher:
         return False
 
     def run(self) -> int:
+        self.start()
+        return self.watch()
+
+    def start(self) -> None:
+        """Spawn tritonserver and the API server (before this process loads gRPC: spawn forks)."""
         args = self.args
         for other in ("nlp_service", "tts_service", "nmt_service"):
             if getattr(args, other):
@@ -266,13 +274,18 @@ class Launcher:
         triton.check_libpython()
         env = triton.env(home)
         exe = shutil.which("tritonserver", path=env["PATH"])
-        repo = os.environ.get(REPO_ENV) or DEFAULT_REPO
-        say(f"riva-lite: model repository {repo} (only a tritonserver shim on PATH passes it to tritonserver)")
+        if self.model_repository:
+            say(f"riva-lite: model repository {self.model_repository} (--model-repository)")
+        else:
+            repo = os.environ.get(REPO_ENV) or DEFAULT_REPO
+            say(f"riva-lite: model repository {repo} (only a tritonserver shim on PATH passes it to tritonserver)")
         say(f"riva-lite: starting {exe}")
+        repository = [f"--model-repository={self.model_repository}"] if self.model_repository else []
         self.procs.append(
             spawn(
                 [
                     "tritonserver",
+                    *repository,
                     "--log-verbose=0",
                     "--disable-auto-complete-config",
                     "--allow-gpu-metrics=false",
@@ -300,6 +313,11 @@ class Launcher:
             api += [f"--ssl_server_cert={args.ssl_server_cert}", f"--ssl_server_key={args.ssl_server_key}"]
         self.procs.append(spawn(api, pass_fds=(go_read,)))
         os.close(go_read)
+        self._go = go_write
+
+    def watch(self) -> int:
+        """Wait for Triton, let the API server serve, then watch both until one exits or a stop is asked."""
+        go_write = self._go
         try:
             if not self.wait_triton():
                 return self.finish(1)
@@ -310,6 +328,7 @@ class Launcher:
             os.close(go_write)
         if not self.wait_api():  # riva-lite's own check: says so when the API never answers
             return self.finish(1)
+        self.serving = True
         while self.alive():
             time.sleep(0.1)
         return self.finish(0 if self.stopping else 1)

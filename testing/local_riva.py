@@ -25,6 +25,22 @@ def start_riva_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "rivalite.launcher"]
 
 
+def leftovers(run_id: str) -> list[int]:
+    """Live processes whose environment carries RIVALITE_RUN_ID=run_id."""
+    return [pid for pid in procfs.with_env(RUN_ID_ENV, run_id) if procfs.alive(pid)]
+
+
+def kill_leftovers(run_id: str) -> list[int]:
+    """SIGKILL what `leftovers` finds; returns it."""
+    left = leftovers(run_id)
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return left
+
+
 class LocalRiva(Child):
     def __init__(
         self,
@@ -102,16 +118,10 @@ class LocalRiva(Child):
 
     def leftovers(self) -> list[int]:
         """Processes started for this run that are still alive."""
-        return [pid for pid in procfs.with_env(RUN_ID_ENV, self.run_id) if procfs.alive(pid)]
+        return leftovers(self.run_id)
 
     def kill_leftovers(self) -> list[int]:
-        left = self.leftovers()
-        for pid in left:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        return left
+        return kill_leftovers(self.run_id)
 
     def __enter__(self) -> LocalRiva:
         return self.start()
