@@ -164,6 +164,24 @@ def test_an_ssh_docker_host_goes_through_the_systems_ssh(monkeypatch, tmp_path):
     assert "-l riva" in calls and "gpu-box docker system dial-stdio" in calls
 
 
+def test_closing_an_ssh_stream_whose_ssh_exited_is_quiet(monkeypatch, tmp_path):
+    """After an exec the engine ends its stream and `ssh` exits; docker-py then wrote to the dead ssh's stdin on
+    close and raised BrokenPipeError after the exec's output was read (docker/docker-py#3218)."""
+    from docker.transport.sshconn import SSHSocket
+
+    (tmp_path / "ssh").write_text("#!/bin/sh\nexit 0\n")  # a stream the engine already ended
+    (tmp_path / "ssh").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
+    monkeypatch.setenv("DOCKER_HOST", "ssh://riva@gpu-box")
+    with pytest.raises(rt.DockerError):
+        rt.client()  # no engine answers, but the ssh transport is made safe to close
+    sock = SSHSocket("riva@gpu-box")
+    sock.connect()
+    sock.proc.wait(10)
+    sock.close()
+    assert sock.proc.returncode == 0 and sock.proc.stdin.closed
+
+
 PS_OUTPUT = (
     b"\0361 (docker-init) S 0 1 1 0 -1 4194560\037/sbin/docker-init\0--\0start-riva\0"
     b"\0367 (start-riva) S 1 7 7 0\037/opt/riva-lite/bin/python3\0/opt/riva-lite/bin/start-riva\0--asr_service=true\0"
