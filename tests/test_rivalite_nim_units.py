@@ -18,7 +18,8 @@ pytest.importorskip("aiohttp", reason="the NIM face needs the lite extra: pip in
 
 def run_nim(tmp_path, *args, **env) -> subprocess.CompletedProcess:
     full = {**os.environ, "NIM_CACHE_PATH": str(tmp_path / "cache"), "NIM_HTTP_API_PORT": "29999",
-            "NIM_GRPC_API_PORT": "29998", **env}
+            "NIM_GRPC_API_PORT": "29998", "NIM_TAGS_SELECTOR": None, "NIM_MODEL_PROFILE": None,
+            "NIM_MANIFEST_PATH": None, **env}
     full = {k: v for k, v in full.items() if v is not None}
     return subprocess.run([sys.executable, "-m", "rivalite.cli", *args], env=full, capture_output=True, text=True,
                           timeout=60)
