@@ -122,6 +122,14 @@ def test_metrics_count_the_requests(nim):
     assert "process_resident_memory_bytes" in text and "python_info" in text
 
 
+@pytest.mark.parametrize("name, words", [("fmt-16k.flac", "played football in the park"),
+                                         ("fmt-opus.ogg", "rent servers instead of buying")])
+def test_flac_and_opus_uploads(nim, name, words):
+    with open(f"audio/{name}", "rb") as f:
+        r = post(nim, {"language": "en-US"}, (name, f, "application/octet-stream"))
+    assert r.status_code == 200 and words in r.json()["text"].lower()
+
+
 def test_upload_that_is_not_audio(nim):
     r = post(nim, {"language": "en-US"}, ("notes.txt", io.BytesIO(b"hello, not audio at all"), "text/plain"))
     assert r.status_code == 400
@@ -190,6 +198,40 @@ def test_nvidias_realtime_client_transcribes(nim):
         return client.final_transcript
 
     assert WORDS in asyncio.run(go()).lower()
+
+
+def test_realtime_pcm16_as_a_microphone_sends_it(nim):
+    """input_audio_format pcm16 (the client's --mic mode): raw 16-bit samples, no header, in 100 ms appends."""
+    websockets = pytest.importorskip("websockets")
+    import base64
+
+    with wave.open(SAMPLE) as w:
+        rate, pcm = w.getframerate(), w.readframes(w.getnframes())
+
+    async def go():
+        url = f"ws://127.0.0.1:{nim.http_port}/v1/realtime?intent=transcription"
+        events = []
+        async with websockets.connect(url, subprotocols=["realtime"]) as ws:
+            events.append(json.loads(await ws.recv()))
+            await ws.send(json.dumps({"type": "transcription_session.update", "session": {
+                "input_audio_format": "pcm16", "input_audio_params": {"sample_rate_hz": rate, "num_channels": 1}}}))
+            events.append(json.loads(await ws.recv()))
+            step = rate // 10 * 2
+            for at in range(0, len(pcm), step):
+                await ws.send(json.dumps({"type": "input_audio_buffer.append",
+                                          "audio": base64.b64encode(pcm[at:at + step]).decode()}))
+                await ws.send(json.dumps({"type": "input_audio_buffer.commit"}))
+            await ws.send(json.dumps({"type": "input_audio_buffer.done"}))
+            while not events[-1].get("is_last_result"):
+                events.append(json.loads(await asyncio.wait_for(ws.recv(), 60)))
+        return events
+
+    events = asyncio.run(go())
+    assert [e["type"] for e in events[:2]] == ["conversation.created", "transcription_session.updated"]
+    assert events[1]["session"]["input_audio_format"] == "pcm16"
+    kinds = {e["type"] for e in events[2:]}
+    assert "conversation.item.input_audio_transcription.delta" in kinds  # partials while it streams
+    assert WORDS in events[-1]["transcript"].lower()
 
 
 def test_realtime_refuses_a_bad_session(nim):
