@@ -1,13 +1,12 @@
 """riva-lite's NIM face deployed (`rivalite nim`, once per module, on a cold cache): NIM's log lines, HTTP API,
-OpenAI's SDK and NVIDIA's realtime client unchanged, bad uploads, the cache reused by a warm start, and nothing
-left running after SIGTERM or Ctrl-C."""
+OpenAI's SDK and NVIDIA's realtime client unchanged, bad uploads, and nothing left running after SIGTERM. The warm
+start: test_rivalite_nim_cache.py."""
 
 from __future__ import annotations
 
 import asyncio
 import io
 import json
-import signal
 import uuid
 import wave
 
@@ -253,34 +252,3 @@ def test_realtime_refuses_a_bad_session(nim):
 def test_realtime_needs_the_intent(nim):
     r = requests.get(f"{nim.base_url}/v1/realtime", timeout=5)
     assert r.status_code == 400 and "intent=transcription" in r.json()["detail"]
-
-
-def test_warm_start_reuses_the_cache_and_ctrl_c_stops_it(nim, tmp_path):
-    from testing.local_nim import LocalNim
-
-    warm = LocalNim(nim.cache, tmp_path, env={"NGC_API_KEY": None})  # a filled cache needs no key
-    warm.start().wait_ready(120)
-    try:
-        assert "reused from the cache" in warm.output()
-        assert requests.get(f"{warm.base_url}/v1/health/ready", timeout=5).status_code == 200
-        warm.signal(signal.SIGINT)
-        warm.proc.wait(60)
-    finally:
-        rc = warm.stop(10)
-    assert rc == 0, warm.tail(30)
-    assert warm.kill_leftovers() == [], "processes outlived rivalite nim after Ctrl-C"
-
-
-def test_an_offline_profile_deploys_the_offline_pipeline_alone(tmp_path):
-    pytest.importorskip("pytriton", reason="riva-lite needs the lite extra: pip install -e '.[lite]'")
-    from rivalite import model_names
-    from rivalite.nim import cache, profiles
-
-    offline = profiles.select(profiles.load(), "mode=ofl", "")
-    repo = cache.fill(tmp_path, offline, log=lambda _: None)
-    names = model_names()
-    have = {p.name for p in repo.iterdir()}
-    assert names["offline"] in have and names["offline_acoustic_model"] in have
-    assert names["streaming"] not in have and names["acoustic_model"] not in have
-    assert cache.cached(tmp_path, offline) == repo
-    assert [p.name for p in (tmp_path / "riva-lite").iterdir()] == [offline.id]  # nothing half-written beside it
