@@ -48,3 +48,18 @@ def test_warm_start_reuses_the_cache_and_ctrl_c_stops_it(tmp_path):
         rc = warm.stop(10)
     assert rc == 0, warm.tail(30)
     assert warm.kill_leftovers() == [], "processes outlived rivalite nim after Ctrl-C"
+
+
+def test_two_starts_on_one_empty_cache_fill_it_once(tmp_path, monkeypatch):
+    pytest.importorskip("pytriton", reason="riva-lite needs the lite extra: pip install -e '.[lite]'")
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rivalite.nim import cache, profiles
+
+    monkeypatch.setenv("NGC_API_KEY", "k")
+    profile = profiles.select(profiles.load(), "mode=str", "")
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: cache.repository(tmp_path, profile, log=lambda _: None), range(2)))
+    assert results[0][0] == results[1][0] and sorted(reused for _, reused in results) == [False, True]
+    assert cache.cached(tmp_path, profile) == results[0][0]
+    assert sorted(p.name for p in (tmp_path / "riva-lite").iterdir()) == [f".{profile.id}.lock", profile.id]

@@ -11,6 +11,7 @@ The key is only checked for presence: it is never printed, logged or passed on.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -96,10 +97,16 @@ def fill(cache: Path, profile: Profile, log=print) -> Path:
 
 
 def repository(cache: Path, profile: Profile, log=print) -> tuple[Path, bool]:
-    """The profile's repository in the cache and whether it was reused; fills it (key required) when missing."""
+    """The profile's repository in the cache and whether it was reused; fills it (key required) when missing.
+    Starts sharing a cache fill it one at a time (a lock per profile): the second one reuses the first's."""
     check_writable(cache)
     found = cached(cache, profile)
     if found:
         return found, True
     check_key(cache, profile)
-    return fill(cache, profile, log), False
+    lock = profile_dir(cache, profile).with_name(f".{profile.id}.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        found = cached(cache, profile)  # filled while this start waited
+        return (found, True) if found else (fill(cache, profile, log), False)
