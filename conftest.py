@@ -6,6 +6,8 @@ pytest_plugins = [
     "plugins.state",
     "plugins.dryrun",
     "plugins.reports",
+    "plugins.history",
+    "plugins.summary",
     "plugins.bundle",
     "plugins.diagnostics",
     "plugins.triton_metrics",

@@ -11,3 +11,13 @@ def pytest_riva_next_steps(config, phase, failures):
     :param failures: list of {"nodeid", "message"} of its failed tests
     :return: a list of strings, or None
     """
+
+
+@pytest.hookspec
+def pytest_riva_report(config, run):
+    """The run's report data, before reports/<name>.json and the HTML summary are written; a plugin may add to
+    it (plugins/history.py adds each key figure's trend).
+
+    :param run: the dict reports/<name>.json will hold; run["summary"] has the verdict, what was verified and
+        the key figures
+    """

@@ -1,22 +1,29 @@
-"""Reports of a run: reports/<name>.html (self-contained), reports/<name>.xml (JUnit), reports/<name>.json."""
+"""Reports of a run: reports/<name>.html (self-contained), reports/<name>.xml (JUnit), reports/<name>.json.
+
+reports/<name>.json holds the phases and the summary (verdict, what was verified, key figures with their bounds);
+plugins/summary.py renders that summary at the top of the HTML page."""
 
 from __future__ import annotations
 
-import html
 import importlib.metadata
 import platform
 import re
+import socket
 from typing import Any
 
 import pytest
+from _pytest.junitxml import xml_key
 
 from plugins.phases import get_tracker, next_steps
 from plugins.settings import get_settings
 from rivaverify.diagnostics import redact_mapping
-from rivaverify.settings import public_dict
+from rivaverify.phases import phase_of_path
+from rivaverify.report import summary
+from rivaverify.settings import Settings, Target, public_dict, thresholds
 from rivaverify.state import SCHEMA_VERSION, now, write_json_atomic
 
 PACKAGES = ("riva-verify", "pytest", "nvidia-riva-client", "tritonclient", "grpcio", "nvidia-pytriton", "docker")
+RUN_KEY = pytest.StashKey[dict[str, Any]]()  # the run's report data, for plugins/summary.py
 
 
 def report_name(config: pytest.Config) -> str:
@@ -49,32 +56,52 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.self_contained_html = True
     if not getattr(config.option, "xmlpath", None):
         config.option.xmlpath = str(reports / f"{name}.xml")
-    config.pluginmanager.register(Summary(config, reports / f"{name}.json"), "riva-report-summary")
+    config.pluginmanager.register(Summary(config, name, reports / f"{name}.json"), "riva-report-summary")
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_metadata(metadata: dict, config: pytest.Config) -> None:
-    """The HTML header: target, profile, versions, settings; everything redacted."""
+    """The HTML environment table: target, profile, versions, the settings that are set; everything redacted."""
     settings = get_settings(config)
     metadata["Riva target"] = str(settings.target)
     metadata["Profile"] = str(settings.profile)
     metadata["Versions"] = versions()
-    metadata["Settings"] = public_dict(settings)
+    values = public_dict(settings)
+    metadata["Settings"] = {k: v for k, v in values.items() if v is not None}
+    unset = sorted(k for k, v in values.items() if v is None)
+    metadata["Unset settings"] = f"{len(unset)} (their defaults; docs/configuration.md): {', '.join(unset)}"
     redacted = redact_mapping(metadata)
     metadata.clear()
     metadata.update(redacted)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: Any):
+    """Each numeric figure also as its own JUnit property, riva.figure.<key> = value, for CI systems."""
+    outcome = yield
+    report = outcome.get_result()
+    if call.when == "teardown":
+        report.user_properties += [(f"riva.figure.{v['key']}", v["value"]) for n, v in report.user_properties
+                                   if n == "riva.figure" and isinstance(v.get("value"), int | float)]
+
+
 class Summary:
-    def __init__(self, config: pytest.Config, path: Any) -> None:
-        self.config, self.path = config, path
+    def __init__(self, config: pytest.Config, name: str, path: Any) -> None:
+        self.config, self.name, self.path = config, name, path
         self.started_at = now()
+        self.seconds: dict[str, float] = {}  # phase -> setup, call and teardown time of its tests
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        phase = phase_of_path(report.nodeid.split("@")[0])
+        if phase is not None:
+            self.seconds[phase.order] = self.seconds.get(phase.order, 0.0) + report.duration
 
     def phases(self) -> list[dict[str, Any]]:
         tracker = get_tracker(self.config)
         out = []
-        for _, rec in sorted(tracker.records.items()):
+        for order, rec in sorted(tracker.records.items()):
             data = rec.to_json()
+            data["seconds"] = round(self.seconds.get(order, 0.0), 2)
             if rec.status == "failed":
                 data["next_steps"] = next_steps(self.config, rec)
             out.append(data)
@@ -83,24 +110,55 @@ class Summary:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         settings = get_settings(self.config)
-        write_json_atomic(self.path, {
-            "schema_version": SCHEMA_VERSION,
+        run = {
+            "schema_version": SCHEMA_VERSION, "name": self.name,
             "target": str(settings.target), "profile": str(settings.profile), "dry_run": settings.dry_run,
             "started_at": self.started_at, "finished_at": now(), "exit_status": int(exitstatus),
             "versions": versions(), "settings": public_dict(settings),
             "reports": {"html": getattr(self.config.option, "htmlpath", None), "junit": self.config.option.xmlpath},
             "phases": self.phases(),
-        })
+        }
+        run["summary"] = run_summary(run, settings)
+        self.config.hook.pytest_riva_report(config=self.config, run=run)
+        self.config.stash[RUN_KEY] = run
+        write_json_atomic(self.path, run)
+        junit_properties(self.config, run["summary"])
 
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_html_results_summary(self, prefix: list, summary: list, postfix: list, session: Any) -> None:
-        rows = []
-        for p in self.phases():
-            counts = ", ".join(f"{n} {k}" for k, n in sorted(p["counts"].items()))
-            cells = (f"{p['phase']} {p['name']}", p["status"], counts)
-            rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
-            for step in p.get("next_steps", []):
-                rows.append(f"<tr><td></td><td>next step</td><td>{html.escape(step)}</td></tr>")
-        if rows:
-            prefix.append("<h2>Phases</h2><table><tr><th>phase</th><th>status</th><th>tests</th></tr>"
-                          + "".join(rows) + "</table>")
+
+def run_summary(run: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """Verdict, what was verified, key figures with their bounds (rivaverify.report.summary)."""
+    image, digest, kind = deployed_image(settings)
+    host = settings.grpc_address if settings.target == Target.endpoint else \
+        f"{socket.gethostname()} ({settings.grpc_address})"
+    bounds = thresholds(settings).model_dump()
+    return {"verdict": summary.verdict(run["exit_status"], run["phases"]),
+            "verified": summary.verified(run, image, digest, host, kind),
+            "figures": summary.key_figures(run["phases"], bounds), "bounds": bounds}
+
+
+def deployed_image(settings: Settings) -> tuple[str | None, str | None, str | None]:
+    """(image, digest, kind) of target docker's image: RIVA__IMAGE or the riva-lite image's tag; digest from
+    the engine. Other targets run no image of this run's."""
+    if settings.target != Target.docker or settings.dry_run:
+        return settings.image, None, summary.image_kind(settings.image)
+    image = settings.image
+    if not image:
+        from rivaverify.adapters import rivalite
+
+        try:
+            image = rivalite.image_tag()
+        except rivalite.RivaLiteMissing:
+            return None, None, None
+    return image, summary.image_digest(image), summary.image_kind(image)
+
+
+def junit_properties(config: pytest.Config, s: dict[str, Any]) -> None:
+    """The verdict and the regressions as properties of the JUnit test suite."""
+    xml = config.stash.get(xml_key, None)
+    if xml is None:
+        return
+    xml.add_global_property("riva.verdict", s["verdict"]["status"])
+    if s["verdict"].get("phase"):
+        xml.add_global_property("riva.failed_phase", s["verdict"]["phase"])
+    for text in s.get("history", {}).get("regressions", []):
+        xml.add_global_property("riva.regression", text)
