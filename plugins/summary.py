@@ -6,6 +6,7 @@ report data (plugins/reports.py, rivaverify.report) once pytest-html has written
 from __future__ import annotations
 
 import html
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -69,10 +70,15 @@ class SummaryPage:
         result = yield  # pytest-html has written its page
         run = self.config.stash.get(RUN_KEY, None)
         if run is not None and self.path.is_file():
-            mode = self.path.stat().st_mode & 0o777
             write_text_atomic(self.path, insert(self.path.read_text(encoding="utf-8"), render(run, self.charts)))
-            self.path.chmod(mode)  # as pytest-html left it (the temporary file was private)
+            self.path.chmod(0o666 & ~_umask())  # as open() makes a file (the temporary file was private)
         return result
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def pytest_configure(config: pytest.Config) -> None:

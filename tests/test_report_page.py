@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import xml.etree.ElementTree as ET
 
@@ -60,6 +61,9 @@ def test_the_summary_comes_first_and_marks_a_regression(suite_dir, monkeypatch):
     assert "Latency per response" in top  # the test's chart, in view, not only in its row
     assert "Readiness: seconds per stage" in top
     assert not re.search(r"<(script|link|img)[^>]+(src|href)=\"https?:", page), "the page must open offline"
+    # rewritten atomically over the earlier runs' pages, and readable as pytest-html (open()) leaves a file
+    assert (reports / "smoke.html").stat().st_mode & 0o777 == 0o666 & ~current_umask()
+    assert not [p.name for p in reports.iterdir() if p.name.endswith(".tmp")]
 
     # the environment: folded by pytest-html's own toggle, the unset settings on one line
     assert '<table id="environment" class="hidden">' in page
@@ -118,3 +122,9 @@ def test_the_nightly_workflow_keeps_the_history_across_nights():
     assert steps[restore]["with"]["path"] == steps[save]["with"]["path"] == "reports/history"
     assert steps[restore]["with"]["restore-keys"] == "riva-history-nightly-"
     assert steps[save]["with"]["key"].startswith("riva-history-nightly-")
+
+
+def current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

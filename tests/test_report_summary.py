@@ -7,9 +7,11 @@ import json
 import re
 import threading
 
+import pytest
+
 from rivaverify.asr import charts
 from rivaverify.report import history, summary
-from rivaverify.settings import PROFILES, Profile
+from rivaverify.settings import PROFILES, Profile, load
 
 BOUNDS = PROFILES[Profile.dev].model_dump()
 
@@ -99,6 +101,11 @@ def test_a_figure_worse_than_the_median_beyond_the_tolerance_is_a_regression():
     assert t["values"] == [1.0, 1.1, 0.9, 1.5] and t["median"] == 1.0
     assert "1.5 against a median of 1 over the 3 earlier run(s), beyond 20%" in t["regression"]
     assert history.trend(records(1.0, 1.1, 0.9, 1.15), figure(1.15), tolerance=0.2)["regression"] == ""
+    # a readiness stage of 1 ms that took 2 ms is timer noise, not a regression; 0 -> 1 failed request is one
+    assert not history.trend(records(0.001, 0.001, 0.002), figure(0.002), tolerance=0.2)["regression"]
+    fails = dict(figure(1.0, "requests"), id="050 triton.failure")
+    fail_records = [{"figures": {"050 triton.failure": {"value": v}}} for v in (0.0, 0.0, 1.0)]
+    assert history.trend(fail_records, fails, tolerance=0.2)["regression"]
     # higher is better (RTFx): a drop is the regression
     rtfx = figure(40, "x", higher_is_better=True)
     assert history.trend(records(60, 62, 40), rtfx, tolerance=0.2)["regression"]
@@ -160,3 +167,17 @@ def test_a_sparkline_marks_its_last_point():
     line = charts.sparkline([1.0, 1.1, 2.0], "smoke", bad=True)
     assert line.count(",") == 3 and 'fill="#e15759"' in line and "<title>smoke</title>" in line
     assert 'fill="#4e79a7"' in charts.sparkline([1.0])
+
+
+@pytest.mark.docker
+def test_target_docker_reports_the_image_and_its_digest_from_the_engine(docker_engine):
+    from plugins.reports import deployed_image
+
+    tagged = [i for i in docker_engine.images.list() if i.tags]
+    if not tagged:
+        pytest.skip("no tagged image on the Docker engine")
+    name = tagged[0].tags[0]
+    image, digest, _ = deployed_image(load({"target": "docker", "image": name}))
+    digests = [d.rpartition("@")[2] for d in tagged[0].attrs.get("RepoDigests") or []]
+    assert image == name and digest in digests + [tagged[0].id]
+    assert summary.image_digest("riva-verify-no-such-image:0") == "unknown (ImageNotFound)"

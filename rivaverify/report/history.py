@@ -15,6 +15,7 @@ from rivaverify.state import SCHEMA_VERSION, write_text_atomic
 
 WINDOW = 20  # runs a trend shows, this one included
 KEEP = 1000  # records a history file keeps (one a night: almost three years)
+NOISE = {"s": 0.01, "ms": 10.0}  # a time that changed by less is not judged: a readiness stage of 1 ms vs 2 ms
 
 
 def record(run: dict[str, Any], name: str, verified: dict[str, str], verdict: dict[str, Any],
@@ -64,10 +65,16 @@ def append(path: Path, rec: dict[str, Any], keep: int = KEEP) -> list[dict[str, 
 def trend(records: list[dict[str, Any]], figure: dict[str, Any], tolerance: float,
           window: int = WINDOW) -> dict[str, Any]:
     """The figure's values over the last `window` records that have it (this run's last), and whether this
-    run's value is worse than the median of the earlier ones beyond `tolerance` (0.2: 20 %). Values taken in a
-    phase that failed are shown but neither judged nor part of the median."""
-    points = [(r, r["figures"][figure["id"]]["value"]) for r in records
-              if isinstance(r["figures"].get(figure["id"], {}).get("value"), int | float)][-window:]
+    run's value is worse than the median of the earlier ones beyond `tolerance` (0.2: 20 %) and by more than
+    timer noise (NOISE). Values taken in a phase that failed are shown but neither judged nor part of the
+    median."""
+    points = []
+    for r in reversed(records):  # newest first, until the window is full
+        value = r["figures"].get(figure["id"], {}).get("value")
+        if isinstance(value, int | float):
+            points.insert(0, (r, value))
+            if len(points) == window:
+                break
     out: dict[str, Any] = {"values": [v for _, v in points], "times": [r.get("time") for r, _ in points],
                            "regression": ""}
     earlier = [v for r, v in points[:-1] if (r.get("failed_phase") or "").split(" ")[0] != figure["phase"]]
@@ -76,7 +83,8 @@ def trend(records: list[dict[str, Any]], figure: dict[str, Any], tolerance: floa
     median, now = statistics.median(earlier), points[-1][1]
     out["median"] = median
     unit = "x" if figure.get("higher_is_better") else figure.get("unit", "")
-    if figure.get("verdict") != "phase failed" and worse(figure["id"], median, now, unit, tolerance):
+    judged = figure.get("verdict") != "phase failed" and abs(now - median) >= NOISE.get(unit, 0.0)
+    if judged and worse(figure["id"], median, now, unit, tolerance):
         out["regression"] = (f"{figure['label']}: {now:g} against a median of {median:g} over the "
                              f"{len(earlier)} earlier run(s), beyond {tolerance:.0%}")
     return out
