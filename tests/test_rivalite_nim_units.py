@@ -88,6 +88,18 @@ def test_unwritable_cache_folder_is_refused(tmp_path):
     assert "cannot write the NIM cache" in out.stderr and "UID 1000" in out.stderr
 
 
+def test_a_taken_http_port_is_refused_before_triton_starts(tmp_path):
+    import socket
+
+    with socket.socket() as held:
+        held.bind(("0.0.0.0", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        out = run_nim(tmp_path, "nim", NGC_API_KEY="k", NIM_HTTP_API_PORT=str(port))
+    assert out.returncode == 1 and f"cannot serve HTTP on port {port} (NIM_HTTP_API_PORT)" in out.stderr
+    assert "starting" not in out.stdout and not (tmp_path / "cache").exists()
+
+
 def test_bad_port_is_refused(tmp_path):
     out = run_nim(tmp_path, "nim", NIM_HTTP_API_PORT="nine-thousand")
     assert out.returncode == 1 and "NIM_HTTP_API_PORT='nine-thousand' is not a port" in out.stderr

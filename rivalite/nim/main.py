@@ -17,6 +17,7 @@ import logging
 import os
 import platform
 import signal
+import socket
 import sys
 import threading
 import time
@@ -70,6 +71,16 @@ def _http_line(text: str) -> None:
     """NIM's HTTP server's line format: `INFO 2026-03-31 08:51:16.298 http_api.py:341] ...`."""
     when = datetime.now().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
     print(f"INFO {when} http_api.py:341] {text}", flush=True)
+
+
+def check_port(port: int, name: str) -> None:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("0.0.0.0", port))
+        except OSError as e:
+            raise NimError(f"cannot serve HTTP on port {port} ({name}): {e.strerror}; stop what holds it or set "
+                           f"{name} to a free port") from None
 
 
 def prepare(say=print) -> tuple[profiles.Profile, str]:
@@ -152,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         http_port = port_from_env(HTTP_PORT_ENV, DEFAULT_HTTP_PORT)
         grpc_port = port_from_env(GRPC_PORT_ENV, DEFAULT_GRPC_PORT)
+        check_port(http_port, HTTP_PORT_ENV)  # before Triton loads for nothing
         _, repo = prepare(lambda line: print(line, flush=True))
     except RivaLiteError as e:
         print(f"ERROR:inference:{e}", file=sys.stderr, flush=True)
