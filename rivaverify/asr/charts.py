@@ -43,8 +43,8 @@ def histogram(series: dict[str, list[float]], title: str, bins: int = 20, unit: 
                     "</text>")
     middle = math.sqrt(lo * hi) if log else (lo + hi) / 2
     body.append(f'<text x="{left}" y="{h - 10}">{lo:.0f} {unit}</text>')
-    body.append(f'<text x="{left + (w - left) / 2 - 20:.0f}" y="{h - 10}">{middle:.0f} {unit}</text>')
-    body.append(f'<text x="{w - 60}" y="{h - 10}">{hi:.0f} {unit}</text>')
+    body.append(f'<text x="{left + (w - left) / 2:.0f}" y="{h - 10}" text-anchor="middle">{middle:.0f} {unit}</text>')
+    body.append(f'<text x="{w - 4}" y="{h - 10}" text-anchor="end">{hi:.0f} {unit}</text>')
     body.append(f'<text x="2" y="20">{top}</text>')
     return _svg(w, h, body, title + (" (log scale)" if log else ""))
 
