@@ -23,6 +23,11 @@ class Target(StrEnum):
     endpoint = "endpoint"  # a running deployment at RIVA__HOST
 
 
+class Flavor(StrEnum):
+    classic = "classic"  # the riva-speech container: start-riva, gRPC 50051, Triton 8000-8002
+    nim = "nim"  # a Riva ASR NIM: gRPC 50051, HTTP 9000 (health, transcriptions, metrics), a model cache
+
+
 class DockerLaunch(StrEnum):
     start_riva = "start-riva"  # NVIDIA's quick start: the launcher starts tritonserver and Riva's API
     tritonserver = "tritonserver"  # Triton alone, started with --model-repository (no launcher, no shim)
@@ -88,7 +93,7 @@ PROFILES: dict[Profile, Thresholds] = {
     ),
 }
 
-SECRET_FIELDS = ("api_key", "gateway_api_key")
+SECRET_FIELDS = ("api_key", "gateway_api_key", "ngc_api_key")
 
 # A field whose variable and option have another name: grpc_address is RIVA__HOST and --riva-host.
 PUBLIC_NAMES = {"grpc_address": "host"}
@@ -97,7 +102,7 @@ PUBLIC_NAMES = {"grpc_address": "host"}
 # name is set in neither. The suites read these three; not the seed's model name, version or source: those
 # would stage riva-lite's archive under the real model's path, or deploy the real model on riva-lite.
 SEED_VARIABLES = {"bucket": "NVIDIA_DRIVERS_S3_BUCKET", "aws_region": "AWS_REGION",
-                  "s3_endpoint_url": "AWS_ENDPOINT_URL_S3"}
+                  "s3_endpoint_url": "AWS_ENDPOINT_URL_S3", "ngc_api_key": "NGC_API_KEY"}
 # `rivaverify stage` (the seed's riva-130) reads them all, as the seed's script did.
 STAGE_SEED_VARIABLES = {"artifact": "RIVA_ASR_MODEL_S3_URI", **SEED_VARIABLES, "artifact_name": "RIVA_ASR_MODEL_NAME",
                         "model_version": "MODEL_VERSION", "env": "ENV"}
@@ -113,6 +118,8 @@ class Settings(BaseSettings):
 
     target: Target = Field(Target.local, description="local (riva-lite processes), docker (a Riva image), endpoint "
                          "(attach to RIVA__HOST)")
+    flavor: Flavor = Field(Flavor.classic, description="classic (the riva-speech container, start-riva) or nim (a "
+                           "Riva ASR NIM: NIM's run line, HTTP API and model cache; riva-lite's NIM face locally)")
     profile: Profile = Field(Profile.dev, description="thresholds: dev (riva-lite on a laptop), staging, "
                            "production (Riva on a GPU)")
     grpc_address: str = Field("localhost:50051", validation_alias=AliasChoices("grpc_address", "riva__host"),
@@ -123,6 +130,14 @@ class Settings(BaseSettings):
     metrics_url: str | None = Field(None, pattern=r"^https?://\S+$", description="Prometheus metrics to read "
                                     "around phases 040-080 (default: http://HOST:TRITON_METRICS_PORT/metrics, "
                                     "Triton's; a NIM image: http://HOST:9000/v1/metrics)")
+    nim_http: str | None = Field(None, description="a NIM's HTTP API as HOST:PORT (default: the gRPC host, port "
+                                 "9000)")
+    nim_tags_selector: str | None = Field(None, description="NIM_TAGS_SELECTOR given to the NIM (name=…,mode=ofl|str): "
+                                          "the profile it picks (unset: the NIM's default)")
+    nim_cache: Path | None = Field(None, description="host folder for the NIM's model cache (/opt/nim/.cache in the "
+                                   "container; unset: WORK_DIR/nim-cache); kept across runs, so later starts are warm")
+    ngc_api_key: SecretStr | None = Field(None, description="NGC API key a NIM downloads its model with, passed in "
+                                          "the container's environment only (secret: never on an argv or in a log)")
     host_url: str = Field("local://", description="testinfra host for facts: local://, ssh://, docker://")
     model_repo: Path | None = Field(None, description="an existing Triton model repository to check and deploy "
                                      "instead of riva-lite's")
@@ -207,9 +222,11 @@ class Settings(BaseSettings):
     min_compute_capability: MinComputeCapability | None = None
     ready_timeout_s: ReadyTimeoutS | None = None
 
-    @field_validator("grpc_address")
+    @field_validator("grpc_address", "nim_http")
     @classmethod
-    def _host_port(cls, v: str) -> str:
+    def _host_port(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
         host, sep, port = v.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError("must be HOST:PORT, e.g. localhost:50051")
@@ -238,6 +255,15 @@ class Settings(BaseSettings):
     @property
     def grpc_port(self) -> int:
         return int(self.grpc_address.rpartition(":")[2])
+
+    @property
+    def nim_http_address(self) -> str:
+        """The NIM's HTTP HOST:PORT: RIVA__NIM_HTTP, else the gRPC host with NIM's port 9000."""
+        return self.nim_http or f"{self.grpc_host}:9000"
+
+    @property
+    def nim_http_port(self) -> int:
+        return int(self.nim_http_address.rpartition(":")[2])
 
     def triton_ports(self) -> dict[str, int]:
         """The deployment's ports by the names runtimes use: riva, triton_http, triton_grpc, triton_metrics."""
