@@ -13,7 +13,7 @@ from typing import Any
 
 from rivaverify.gateway.metrics import parse_metrics
 from rivaverify.gpu_requirements import is_nim
-from rivaverify.settings import Settings, Target
+from rivaverify.settings import Flavor, Settings, Target
 
 # Per-model counters (summed over versions and, for failures, over `reason`), by the short names kept here.
 COUNTERS = {
@@ -50,6 +50,8 @@ def metrics_url(settings: Settings) -> str:
     127.0.0.1 for target local, the gRPC address' host otherwise; Triton's port, or a NIM's /v1/metrics."""
     if settings.metrics_url:
         return settings.metrics_url
+    if settings.flavor == Flavor.nim:
+        return f"http://{settings.nim_http_address}/v1/metrics"
     host = "127.0.0.1" if settings.target == Target.local else settings.grpc_host
     if is_nim(settings.image):
         return f"http://{host}:{NIM_HTTP_PORT}/v1/metrics"

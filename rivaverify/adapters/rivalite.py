@@ -88,3 +88,14 @@ def build_image(tag: str, client: Any, log: Callable[[str], None]) -> str:
         return image.build(tag, client=client, log=log)
     except rivalite.RivaLiteError as exc:
         raise RivaLiteMissing(str(exc)) from exc
+
+
+def build_nim_image(client: Any, log: Callable[[str], None]) -> str:
+    """`rivalite image build --nim`: riva-lite's NIM image, built when missing or stale, else reused; its tag."""
+    rivalite = _rivalite()
+    from rivalite import image
+
+    try:
+        return image.build_nim(client=client, log=log)
+    except rivalite.RivaLiteError as exc:
+        raise RivaLiteMissing(str(exc)) from exc

@@ -21,12 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rivaverify import nim
 from rivaverify.runtime.base import ExecResult, LaunchSpec, Proc, Runtime
 
 LABEL = "riva-verify"  # every container this runtime starts carries it
 RUN_LABEL = "riva-verify.run"  # and the run's id, so a test can find what a run left behind
 SHIM_MOUNT = "/opt/riva-verify/shim"
-RIVA_PORTS = {"riva": 50051, "triton_http": 8000, "triton_grpc": 8001, "triton_metrics": 8002}
+RIVA_PORTS = {"riva": 50051, "triton_http": 8000, "triton_grpc": 8001, "triton_metrics": 8002, "nim_http": 9000}
+QUICKSTART_ULIMITS = {"memlock": (-1, -1), "stack": (67108864, 67108864)}  # riva_start.sh's --ulimit flags
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 MEMLOCK_REFUSED = "error setting rlimit type 8"  # RLIMIT_MEMLOCK, from runc
 READY_TIMEOUT_ENV = "RIVALITE_TRITON_READY_TIMEOUT"  # riva-lite's start-riva: Triton's readiness deadline
@@ -55,6 +57,9 @@ class ContainerSpec(LaunchSpec):
     name: str = ""
     bind_host: str = "0.0.0.0"
     api_argv: list[str] = field(default_factory=list)  # launch direct: riva_server, started once Triton is ready
+    ulimits: dict[str, tuple[int, int]] = field(default_factory=lambda: dict(QUICKSTART_ULIMITS))
+    init: bool = True
+    secret_env: tuple[str, ...] = ()  # variables passed by name only in the printed run line (-e NGC_API_KEY)
 
 
 def quickstart(image: str, model_repo: Path, shim_dir: Path | None, log_path: Path, host_ports: dict[str, int],
@@ -89,6 +94,18 @@ def quickstart(image: str, model_repo: Path, shim_dir: Path | None, log_path: Pa
         name=f"riva-verify-{run[:8]}-{uuid.uuid4().hex[:6]}", api_argv=api_argv)
 
 
+def nim_run(image: str, cache_dir: Path, log_path: Path, host_ports: dict[str, int], env: dict[str, str],
+            gpus: str = "auto", run_label: str | None = None) -> ContainerSpec:
+    """NIM's documented run line: the cache at /opt/nim/.cache, --shm-size=8GB, --ulimit nofile=2048:2048, gRPC
+    50051 and HTTP 9000 published, NGC_API_KEY and NIM_* in the environment, the image's own command."""
+    run = run_label or uuid.uuid4().hex
+    return ContainerSpec(
+        argv=[], env=dict(env), log_path=log_path, ports=dict(host_ports), image=image, model_dir=cache_dir.resolve(),
+        mount=nim.CACHE_IN_CONTAINER, shm_size=nim.SHM_SIZE, gpus=gpus, labels={LABEL: "1", RUN_LABEL: run},
+        name=f"riva-verify-nim-{run[:8]}-{uuid.uuid4().hex[:6]}", init=False,
+        ulimits={"nofile": (nim.OPEN_FILES, nim.OPEN_FILES)}, secret_env=("NGC_API_KEY",))
+
+
 def image_path(image_env: list[str] | None) -> str:
     """PATH of an image's config (Env list), or Docker's default."""
     for entry in image_env or []:
@@ -117,17 +134,19 @@ def run_kwargs(spec: ContainerSpec, image_env: list[str] | None, gpu_runtime: bo
     ports = {f"{RIVA_PORTS[name]}/tcp": (spec.bind_host, port) for name, port in spec.ports.items()
              if name in RIVA_PORTS}
     return {
-        "image": spec.image, "command": spec.argv, "name": spec.name, "labels": spec.labels, "environment": env,
-        "detach": True, "init": True, "ports": ports, "mounts": mounts, "shm_size": spec.shm_size,
-        "ulimits": [Ulimit(name="memlock", soft=-1, hard=-1), Ulimit(name="stack", soft=67108864, hard=67108864)],
-        "device_requests": requests or None,
+        "image": spec.image, "command": spec.argv or None, "name": spec.name, "labels": spec.labels,
+        "environment": env, "detach": True, "init": spec.init, "ports": ports, "mounts": mounts,
+        "shm_size": spec.shm_size, "device_requests": requests or None,
+        "ulimits": [Ulimit(name=name, soft=soft, hard=hard) for name, (soft, hard) in spec.ulimits.items()],
     }
 
 
 def docker_run_argv(spec: ContainerSpec) -> list[str]:
     """The spec as a `docker run` command line (for the plan and for people); PATH as the image's $PATH."""
-    argv = ["docker", "run", "-d", "--init", "--name", spec.name, "--shm-size", spec.shm_size,
-            "--ulimit", "memlock=-1", "--ulimit", "stack=67108864"]
+    argv = ["docker", "run", "-d", *(["--init"] if spec.init else []), "--name", spec.name,
+            "--shm-size", spec.shm_size]
+    for name, (soft, hard) in spec.ulimits.items():
+        argv += ["--ulimit", f"{name}={soft}" if soft == hard else f"{name}={soft}:{hard}"]
     for name, port in spec.ports.items():
         if name in RIVA_PORTS:
             argv += ["-p", f"{port}:{RIVA_PORTS[name]}"]
@@ -142,7 +161,7 @@ def docker_run_argv(spec: ContainerSpec) -> list[str]:
     for k, v in spec.labels.items():
         argv += ["--label", f"{k}={v}"]
     for k, v in env.items():
-        argv += ["-e", f"{k}={v}"]
+        argv += ["-e", k if k in spec.secret_env else f"{k}={v}"]
     return argv + [spec.image, *spec.argv]
 
 

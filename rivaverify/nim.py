@@ -1,0 +1,115 @@
+"""A Riva ASR NIM from the outside: its HTTP API (health, models, transcriptions), its run line's environment,
+its cache and the lines its log names a profile with. Facts and sources: docs/riva-behaviour.md (NIM)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from rivaverify.readiness import Check
+
+HTTP_PORT, GRPC_PORT = 9000, 50051  # NIM_HTTP_API_PORT, NIM_GRPC_API_PORT defaults
+CACHE_IN_CONTAINER = "/opt/nim/.cache"  # NIM_CACHE_PATH's default
+CACHE_UID = 1000  # NIM's containers run as this user: a host cache folder must be writable by it
+OPEN_FILES = 2048  # NIM's run line: --ulimit nofile=2048:2048
+SHM_SIZE = "8GB"  # NIM's run line: --shm-size=8GB
+# How a NIM's log names the profile it selected; wording not confirmed for ASR NIM, so it is recorded, never required.
+PROFILE_LINE = re.compile(r"(?:Selected profile|Matched profile_id[^:]*|Using profile)[:=]?\s*(?P<what>.+)$",
+                          re.IGNORECASE)
+READY_LINES = {"grpc_ready": "Riva gRPC Server is READY", "http_starting": "Starting HTTP Inference server"}
+
+
+class NimError(RuntimeError):
+    """A NIM call that did not answer as NIM documents; the message names the URL and what came back."""
+
+
+def base_url(address: str) -> str:
+    return address if address.startswith(("http://", "https://")) else f"http://{address}"
+
+
+def health(base: str, which: str) -> Check:
+    """GET /v1/health/live or /v1/health/ready: 200 (ready also says {"status": "ready"})."""
+
+    def check() -> tuple[bool, str]:
+        r = requests.get(f"{base}/v1/health/{which}", timeout=5)
+        body = r.text.strip()[:120]
+        if which == "ready" and r.status_code == 200:
+            try:
+                status = r.json().get("status")
+            except ValueError:
+                status = None
+            return status in (None, "ready"), f"HTTP 200 {body}"
+        return r.status_code == 200, f"HTTP {r.status_code} {body}"
+
+    return check
+
+
+def models(base: str, timeout: float = 10) -> list[str]:
+    """The model ids GET /v1/models lists (OpenAI's shape: {"data": [{"id": ...}]})."""
+    r = requests.get(f"{base}/v1/models", timeout=timeout)
+    if r.status_code != 200:
+        raise NimError(f"GET {base}/v1/models answered HTTP {r.status_code}: {r.text[:200]}")
+    return [m.get("id", "") for m in r.json().get("data", [])]
+
+
+@dataclass
+class Transcription:
+    text: str
+    seconds: float
+    raw: dict[str, Any]
+
+
+def transcribe(base: str, audio: bytes, filename: str, language: str, timeout: float,
+               model: str | None = None) -> Transcription:
+    """POST /v1/audio/transcriptions, multipart as NIM takes it (file, language[, model])."""
+    data = {"language": language, **({"model": model} if model else {})}
+    r = requests.post(f"{base}/v1/audio/transcriptions", files={"file": (filename, audio)}, data=data,
+                      timeout=timeout)
+    if r.status_code != 200:
+        raise NimError(f"POST {base}/v1/audio/transcriptions of {filename} answered HTTP {r.status_code}: "
+                       f"{r.text[:300]}")
+    body = r.json()
+    return Transcription(body.get("text", ""), r.elapsed.total_seconds(), body)
+
+
+def profile_named(log: str) -> str | None:
+    """The profile a NIM's log says it selected (the last such line), or None."""
+    found = [m.group("what").strip() for line in log.splitlines() if (m := PROFILE_LINE.search(line))]
+    return found[-1] if found else None
+
+
+def cache_problem(folder: Path, uid: int = CACHE_UID) -> str | None:
+    """Why a host cache folder will not do for a NIM running as `uid`, or None. A missing folder is made by the
+    fixture (and owned by whoever runs it); an existing one must be writable by the NIM's user."""
+    if not folder.exists():
+        return None
+    if not folder.is_dir():
+        return f"{folder} is not a folder"
+    st = folder.stat()
+    writable = (st.st_uid == uid and st.st_mode & 0o200) or st.st_mode & 0o002 or (
+        st.st_gid == uid and st.st_mode & 0o020)
+    if not writable:
+        return (f"{folder} is owned by UID {st.st_uid} (mode {oct(st.st_mode & 0o777)}): the NIM runs as UID {uid} "
+                f"and cannot write its cache there; `sudo chown -R {uid} {folder}` (or `chmod a+rwx`)")
+    return None
+
+
+def repository_in_cache(folder: Path, depth: int = 5) -> Path | None:
+    """The Triton model repository a NIM deployed into its cache: the first folder (breadth first, `depth` levels
+    down) holding model folders with a config.pbtxt. Where a NIM puts it is not documented, so it is searched for."""
+    level = [folder] if folder.is_dir() else []
+    for _ in range(depth):
+        for d in level:
+            if any((m / "config.pbtxt").is_file() for m in d.iterdir() if m.is_dir()):
+                return d
+        level = sorted(c for d in level for c in d.iterdir() if c.is_dir() and not c.is_symlink())
+    return None
+
+
+def cache_filled(folder: Path) -> bool:
+    """Whether an earlier start left anything in the cache (this start is then warm)."""
+    return folder.is_dir() and any(folder.iterdir())
