@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rivaverify import gpu_requirements, preflight
+from rivaverify import gpu_requirements, nim, preflight
 from rivaverify.runtime.docker import DockerError
-from rivaverify.settings import Target, needs_gpu
+from rivaverify.settings import Flavor, Target, needs_gpu
 
 pytestmark = [pytest.mark.smoke, pytest.mark.production]
 
@@ -46,7 +46,10 @@ PORT_LABELS = {"riva": "riva grpc"}  # the others read as they are named: triton
 
 
 def test_ports(host, settings, record_fact):
-    ports = {PORT_LABELS.get(name, name.replace("_", " ")): port for name, port in settings.triton_ports().items()}
+    ports = {PORT_LABELS.get(name, name.replace("_", " ")): port for name, port in settings.triton_ports().items()
+             if name == "riva" or not (settings.flavor == Flavor.nim and settings.target == Target.docker)}
+    if settings.flavor == Flavor.nim:  # NIM's HTTP API; a NIM container publishes no Triton port
+        ports["nim http"] = settings.nim_http_port
     state = {name: preflight.listening(host, port) for name, port in ports.items()}
     record_fact("ports_listening", {f"{n} {ports[n]}": v for n, v in state.items()})
     if settings.target == Target.endpoint:
@@ -86,6 +89,36 @@ def test_docker_engine(settings, plan, record_fact):
         pytest.fail(problem, pytrace=False)
     record_fact("docker", engine)
     assert engine["os"] == "linux", f"Docker engine runs {engine['os']}, expected linux"
+
+
+def _needs_nim(settings):
+    if settings.flavor != Flavor.nim:
+        pytest.skip("flavor classic: no NIM to run (RIVA__FLAVOR=nim)")
+    if settings.target == Target.endpoint:
+        pytest.skip("target endpoint: the NIM runs already; its run line is not this run's")
+
+
+def test_nim_key_in_the_environment(settings, record_fact):
+    """A NIM downloads its model with NGC_API_KEY from its own environment; `docker login` only pulls the image."""
+    _needs_nim(settings)
+    riva_lite = settings.target == Target.local or not settings.image
+    record_fact("ngc_api_key", "set" if settings.ngc_api_key else "riva-lite's stand-in" if riva_lite else "missing")
+    assert settings.ngc_api_key is not None or riva_lite, (
+        f"NGC_API_KEY is not set, and the NIM {settings.image} downloads its model from NGC with it (a `docker login "
+        "nvcr.io` lets Docker pull the image, not the NIM fetch its model): export NGC_API_KEY=<your key> (or "
+        "RIVA__NGC_API_KEY); the suite passes it in the container's environment only")
+
+
+@pytest.mark.docker
+def test_nim_cache_folder_is_writable_by_the_nim(settings, request, record_fact):
+    """NIM's containers run as UID 1000: a host cache folder they cannot write fails the first start."""
+    _needs_nim(settings)
+    if settings.target != Target.docker:
+        pytest.skip("target local: riva-lite's NIM face runs as this user")
+    cache = request.getfixturevalue("nim_cache")
+    record_fact("nim_cache", {"path": str(cache), "filled": nim.cache_filled(cache)})
+    problem = nim.cache_problem(cache)
+    assert problem is None, f"the NIM cache (RIVA__NIM_CACHE): {problem}"
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from rivaverify import gpu_requirements, preflight, shim
+from rivaverify import gpu_requirements, nim, preflight, shim
 from rivaverify.asr import client
 from rivaverify.diagnostics import diagnose
 from rivaverify.settings import DockerLaunch, Target, needs_gpu
@@ -21,6 +21,9 @@ def _needs_runtime(deployment):
 
 def test_shim_is_first_on_path(deployment, target_host, settings, record_fact):
     _needs_runtime(deployment)
+    if deployment.nim_http:
+        pytest.skip("flavor nim: a NIM has no start-riva; it starts tritonserver with its cache's repository (the "
+                    "next test reads its argv)")
     if settings.target == Target.docker and settings.docker_launch != DockerLaunch.start_riva:
         pytest.skip(f"RIVA__DOCKER_LAUNCH={settings.docker_launch}: no start-riva, tritonserver is started with "
                     "--model-repository on its own argv (the next test reads it)")
@@ -52,6 +55,8 @@ def test_tritonserver_argv_carries_the_model_repository_once(deployment, target_
     if deployment.runtime is None and not pids:
         pytest.skip(f"no tritonserver process visible through {settings.host_url}: set RIVA__HOST_URL to "
                     "the host (ssh://…) or container (docker://…) where it runs")
+    if deployment.nim_http and not pids:
+        pytest.skip("flavor nim: no tritonserver process among the NIM's; nothing to read an argv from")
     assert pids, (f"no tritonserver process is running; the launcher "
                   f"{'runs' if deployment.runtime.alive() else f'exited with {deployment.runtime.exit_code()}'}. "
                   f"Log tail:\n{deployment.log_tail(15)}")
@@ -79,7 +84,7 @@ def test_open_files_limit(deployment, target_host, settings, record_fact):
     record_fact("open_files_limit", {"pid": pid, "soft": soft, "hard": hard})
     need = gpu_requirements.NIM_OPEN_FILES
     low = soft is not None and soft < need
-    if not gpu_requirements.is_nim(settings.image):
+    if not (deployment.nim_http or gpu_requirements.is_nim(settings.image)):
         if low:
             record_fact("open_files_warning", f"tritonserver may open {soft} files; NIM asks for {need} (riva-speech "
                         "documents no minimum): if the log says `Too many open files`, raise --ulimit nofile")
@@ -117,6 +122,8 @@ def test_readiness_stages(deployment, record_figure, record_fact):
     record_fact("readiness", [vars(r) for r in result.results])
     if deployment.ready_s is not None:
         record_figure("ready_total", round(deployment.ready_s, 3), "s")
+        if deployment.cache:  # a NIM: the first start fills its cache, later ones reuse it
+            record_figure(f"nim.start_{deployment.cache}", round(deployment.ready_s, 3), "s")
     failed = result.failed
     assert result.ok, (
         f"readiness stage '{failed.name}' failed: {failed.detail}; last stage reached: {result.reached or 'none'}"
@@ -143,6 +150,7 @@ CONTAINER_LINES = {
     "triton_ready": "Triton server is ready",
     "riva_listening": "Riva Conversational AI Server listening on",
     "recognize_called": "ASRService.Recognize called.",
+    **nim.READY_LINES,
 }
 
 
@@ -155,6 +163,8 @@ def test_launcher_log_shows_no_failure(deployment, settings, record_fact):
     lines = log.splitlines()
     record_fact("container_lines", {key: next((line.rstrip() for line in lines if text in line), None)
                                     for key, text in CONTAINER_LINES.items()})
+    if deployment.nim_http:
+        record_fact("nim_profile", nim.profile_named(log))  # how a NIM words it is not confirmed: never required
     found = diagnose(log, log=True, gpu=needs_gpu(settings))
     steps = "".join(f"\n- {d.signature}: {d.line}\n  next step: {d.next_step}" for d in found)
     assert rt.alive() and not found, (

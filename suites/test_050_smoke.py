@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import grpc
 import pytest
+import requests
 
-from rivaverify import triton_metrics
+from rivaverify import nim, triton_metrics
 from rivaverify.asr import client
 from rivaverify.asr.wer import wer
 
@@ -50,6 +51,34 @@ def test_streaming_recognize(riva, smoke_clip, settings, thresholds, record_figu
         f"{result.transcript!r}, expected {utt.text!r}")
     assert final_after_last_chunk <= thresholds.max_response_s, (
         f"the final came {final_after_last_chunk:.2f} s after the last chunk, bound {thresholds.max_response_s} s")
+
+
+def test_http_transcription_agrees_with_grpc(deployment, riva, smoke_clip, settings, thresholds, record_figure):
+    """A NIM's POST /v1/audio/transcriptions of the smoke clip: within the WER bound, and agreeing with its gRPC
+    Recognize (one model behind both APIs)."""
+    if not deployment.nim_http:
+        pytest.skip("flavor classic: riva-speech serves no HTTP API (RIVA__FLAVOR=nim checks a NIM's)")
+    utt, audio = smoke_clip
+    lang = utt.lang or settings.language_code
+    try:
+        heard = nim.transcribe(deployment.nim_http, utt.path.read_bytes(), utt.id, lang,
+                               timeout=thresholds.max_response_s * 3, model=settings.model_name)
+    except (nim.NimError, requests.RequestException) as exc:
+        pytest.fail(f"{exc}: check the NIM's log, and that RIVA__NIM_HTTP is its HTTP port")
+    cfg = client.config(audio, lang, model=settings.model_name or "")
+    grpc_text = _call("Recognize", client.recognize, riva, audio, cfg, timeout=thresholds.max_response_s * 3).transcript
+    score, apart = wer(utt.text, heard.text), wer(grpc_text, heard.text)
+    record_figure("http.wer", round(score, 4), transcript=heard.text, reference=utt.text)
+    record_figure("http.seconds", round(heard.seconds, 3), "s")
+    record_figure("http.grpc_disagreement", round(apart, 4), grpc=grpc_text)
+    assert score <= thresholds.max_wer, (
+        f"/v1/audio/transcriptions of {utt.id}: WER {score:.2f} over {thresholds.max_wer}: heard {heard.text!r}, "
+        f"expected {utt.text!r}")
+    assert apart <= thresholds.max_wer, (
+        f"HTTP and gRPC disagree on {utt.id} by WER {apart:.2f} (bound {thresholds.max_wer}): HTTP {heard.text!r}, "
+        f"gRPC {grpc_text!r}: the two APIs should reach one model (check NIM_TAGS_SELECTOR and the model names)")
+    assert heard.seconds <= thresholds.max_response_s, (
+        f"/v1/audio/transcriptions of {utt.id} took {heard.seconds:.2f} s, bound {thresholds.max_response_s} s")
 
 
 COUNTED_REQUESTS = 3

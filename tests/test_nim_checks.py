@@ -1,0 +1,100 @@
+"""The suite's side of a NIM without one running: the run line as NIM's documentation writes it, the settings,
+the cache checks and the lines a NIM's log is read for."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from rivaverify import deploy, nim
+from rivaverify.runtime import docker as rt
+from rivaverify.settings import Flavor, SettingsError, load
+
+KEY = "nvapi-test-0123456789"
+
+
+def nim_spec(tmp_path: Path) -> rt.ContainerSpec:
+    settings = load({"flavor": "nim", "ngc_api_key": KEY, "nim_tags_selector": "name=parakeet-0-6b,mode=str"})
+    env = deploy.nim_env(settings, nim.HTTP_PORT, nim.GRPC_PORT, riva_lite=False)
+    return rt.nim_run("nvcr.io/nim/nvidia/parakeet-0-6b-ctc-en-us:1.3.0", tmp_path / "cache",
+                      tmp_path / "nim.log", {"riva": 50051, "nim_http": 9000}, env, gpus="0", run_label="run-4711")
+
+
+def test_the_run_line_is_nims(tmp_path):
+    """docker run --gpus device=0 --shm-size=8GB --ulimit nofile=2048:2048 -e NGC_API_KEY -e NIM_* -v CACHE:/opt/nim/
+    .cache -p 9000:9000 -p 50051:50051 IMAGE (docs.nvidia.com/nim/riva/asr getting-started and configuration)."""
+    spec = nim_spec(tmp_path)
+    kw = rt.run_kwargs(spec, None, gpu_runtime=True)
+    assert kw["command"] is None and kw["init"] is False  # the image's own entrypoint
+    assert kw["shm_size"] == "8GB"
+    assert [(u["Name"], u["Soft"], u["Hard"]) for u in kw["ulimits"]] == [("nofile", 2048, 2048)]
+    assert kw["ports"] == {"50051/tcp": ("0.0.0.0", 50051), "9000/tcp": ("0.0.0.0", 9000)}
+    assert [(m["Target"], m["Source"], m["ReadOnly"]) for m in kw["mounts"]] == [
+        ("/opt/nim/.cache", str((tmp_path / "cache").resolve()), False)]
+    assert kw["environment"] == {"NIM_HTTP_API_PORT": "9000", "NIM_GRPC_API_PORT": "50051",
+                                 "NIM_TAGS_SELECTOR": "name=parakeet-0-6b,mode=str", "NGC_API_KEY": KEY}
+    assert kw["device_requests"][0]["DeviceIDs"] == ["0"]
+
+
+def test_the_printed_run_line_names_the_key_but_never_holds_it(tmp_path):
+    argv = rt.docker_run_argv(nim_spec(tmp_path))
+    line = " ".join(argv)
+    assert KEY not in line and "-e NGC_API_KEY " in line
+    assert "--ulimit nofile=2048" in line and "--shm-size 8GB" in line and "--init" not in line
+    assert "-p 9000:9000" in line and "-p 50051:50051" in line and "--gpus device=0" in line
+    assert argv[-1] == "nvcr.io/nim/nvidia/parakeet-0-6b-ctc-en-us:1.3.0"
+
+
+def test_riva_lite_gets_a_stand_in_key_a_real_nim_none():
+    settings = load({"flavor": "nim"})
+    assert deploy.nim_env(settings, 9000, 50051, riva_lite=True)["NGC_API_KEY"] == deploy.RIVA_LITE_KEY
+    assert "NGC_API_KEY" not in deploy.nim_env(settings, 9000, 50051, riva_lite=False)
+
+
+def test_flavor_settings(monkeypatch):
+    monkeypatch.delenv("NGC_API_KEY", raising=False)
+    s = load({"flavor": "nim", "grpc_address": "gpu-box:50051"})
+    assert s.flavor == Flavor.nim and s.nim_http_address == "gpu-box:9000" and s.ngc_api_key is None
+    monkeypatch.setenv("NGC_API_KEY", KEY)  # NIM's own variable serves as the key
+    assert load({"flavor": "nim"}).ngc_api_key.get_secret_value() == KEY
+    with pytest.raises(SettingsError, match="--riva-flavor='nemo'"):
+        load({"flavor": "nemo"})
+    with pytest.raises(SettingsError, match="--riva-nim-http='9000'.*HOST:PORT"):
+        load({"nim_http": "9000"})
+
+
+def test_the_profile_a_log_names():
+    log = ("INFO:inference:Detected gpu_device: 0 NVIDIA H100 compute capability: (9, 0)\n"
+           "INFO:inference:Matched profile_id with tags: {'name': 'parakeet-0-6b-ctc-en-us', 'mode': 'str'}\n"
+           "INFO:inference:Selected profile: 8f2cdd8e6c4a\n"
+           "INFO:inference:Riva gRPC Server is READY\n")
+    assert nim.profile_named(log) == "8f2cdd8e6c4a"
+    assert nim.profile_named("INFO:inference:Riva gRPC Server is READY\n") is None
+
+
+def test_the_repository_in_a_cache_is_found_where_the_nim_put_it(tmp_path):
+    assert nim.repository_in_cache(tmp_path / "none") is None
+    repo = tmp_path / "ngc" / "hub" / "models--nim--parakeet" / "models"
+    (repo / "asr-bls-ensemble" / "1").mkdir(parents=True)
+    (repo / "asr-bls-ensemble" / "config.pbtxt").write_text('name: "asr-bls-ensemble"\n')
+    (tmp_path / "ngc" / "hub" / "locks").mkdir()
+    assert nim.repository_in_cache(tmp_path) == repo
+    assert nim.cache_filled(tmp_path) and not nim.cache_filled(tmp_path / "none")
+
+
+@pytest.mark.skipif(os.getuid() == 1000, reason="the NIM's own UID")
+def test_a_cache_folder_the_nims_user_cannot_write_is_named_with_the_fix(tmp_path):
+    cache = tmp_path / "cache"
+    assert nim.cache_problem(cache) is None  # missing: the fixture makes it, writable by all
+    cache.mkdir(mode=0o755)
+    cache.chmod(0o755)
+    problem = nim.cache_problem(cache, uid=1000)
+    assert f"owned by UID {os.getuid()}" in problem and "sudo chown -R 1000" in problem
+    cache.chmod(0o777)
+    assert nim.cache_problem(cache, uid=1000) is None
+    if os.getuid() == 0:  # owned by the NIM's user is enough
+        os.chown(cache, 1000, -1)
+        cache.chmod(0o755)
+        assert nim.cache_problem(cache, uid=1000) is None

@@ -1,0 +1,89 @@
+"""RIVA__FLAVOR=nim as a user runs it: riva-lite's NIM face started as NIM's run line starts a NIM (locally and in
+a container), a cold start that fills the cache then a warm one that reuses it, gRPC and HTTP agreeing, the key
+never written anywhere, and NIM's refusals (no profile, no key for a real NIM) with their next step."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.test_docker_suites import DockerRun
+from tests.test_suites_on_riva_lite import Run, free_ports
+
+pytestmark = pytest.mark.slow
+
+KEY = "nvapi-riva-verify-test-5d1c"  # a distinctive stand-in: it must never reach a file or an argv
+
+
+def nim_env(tmp_path, **extra: str) -> dict[str, str]:
+    (http,) = free_ports(1)
+    return {"RIVA__FLAVOR": "nim", "RIVA__NIM_HTTP": f"localhost:{http}", "RIVA__NIM_CACHE": str(tmp_path / "cache"),
+            **extra}
+
+
+def written(*folders) -> str:
+    return "".join(p.read_text(errors="replace") for f in folders for p in f.rglob("*") if p.is_file()
+                   and p.suffix != ".gz")
+
+
+@pytest.fixture(scope="module")
+def work_dir(tmp_path_factory):
+    pytest.importorskip("pytriton", reason="needs the lite extra: pip install -e '.[lite]'")
+    return tmp_path_factory.mktemp("work")
+
+
+def test_a_cold_start_fills_the_cache_and_a_warm_start_reuses_it(tmp_path, work_dir):
+    env = nim_env(tmp_path, RIVA__NGC_API_KEY=KEY)
+    cold = Run(tmp_path / "cold", work_dir, env)
+    result = cold.pytest("-m", "smoke")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert cold.state_of("030")["status"] == "skipped"  # the NIM fills its cache on this first start
+    figures = cold.state_of("040")["figures"]
+    assert "nim.start_cold" in figures and [k for k in figures if k.startswith("ready.http")] == [
+        "ready.http_live", "ready.http_ready"]
+    http = cold.state_of("050")["figures"]
+    assert http["http.wer"]["value"] <= 0.25 and http["http.grpc_disagreement"]["value"] <= 0.25
+    assert cold.state_of("040")["facts"]["nim_profile"]  # riva-lite's log names its profile
+    assert cold.leftovers() == []
+
+    warm = Run(tmp_path / "warm", work_dir, env)
+    result = warm.pytest("-m", "smoke")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert warm.state_of("030")["status"] == "passed"  # the repository the first start left in the cache
+    assert str(tmp_path / "cache") in warm.state_of("030")["facts"]["model_repo"]
+    assert "nim.start_warm" in warm.state_of("040")["figures"]
+    assert KEY not in written(cold.reports, cold.state, warm.reports, warm.state)
+    assert warm.leftovers() == []
+
+
+def test_a_selector_no_profile_matches_fails_deploy_with_nims_error(tmp_path, work_dir):
+    run = Run(tmp_path, work_dir, nim_env(tmp_path, RIVA__NIM_TAGS_SELECTOR="name=no-such-model"))
+    result = run.pytest("-m", "smoke")
+    assert result.returncode == 1
+    assert run.state_of("040")["status"] == "failed"
+    assert "NIMProfileIDNotFound" in result.stdout and "NIM_TAGS_SELECTOR" in result.stdout
+    assert run.leftovers() == []
+
+
+@pytest.mark.docker
+def test_the_nim_image_runs_as_nims_docs_run_it(tmp_path, work_dir, docker_engine, riva_lite_image):
+    run = DockerRun(tmp_path, work_dir, nim_env(tmp_path, RIVA__NGC_API_KEY=KEY))
+    result = run.pytest("-m", "smoke")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    facts = run.state_of("040")["facts"]
+    assert facts["open_files_limit"]["soft"] == 2048  # --ulimit nofile=2048:2048
+    repos = [a for a in facts["tritonserver_argv"] if a.startswith("--model-repository=")]
+    assert len(repos) == 1 and repos[0].startswith("--model-repository=/opt/nim/.cache/"), repos
+    assert run.state_of("050")["status"] == "passed"
+    assert KEY not in written(run.reports, run.state)
+    assert run.containers(docker_engine) == []
+
+
+@pytest.mark.docker
+def test_a_real_nim_without_a_key_is_refused_before_it_starts(tmp_path, work_dir, docker_engine):
+    image = "nvcr.io/nim/nvidia/parakeet-0-6b-ctc-en-us:1.3.0"  # a real NIM's name: nothing is pulled in 010
+    run = DockerRun(tmp_path, work_dir, nim_env(tmp_path, RIVA__IMAGE=image))
+    run.env.pop("NGC_API_KEY", None)
+    result = run.pytest("-m", "preflight")
+    assert result.returncode == 1
+    assert "NGC_API_KEY is not set" in result.stdout and "export NGC_API_KEY" in result.stdout
+    assert run.containers(docker_engine) == []
