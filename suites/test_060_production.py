@@ -10,11 +10,12 @@ import time
 import grpc
 import jiwer
 import pytest
+import requests
 from pytest_html import extras as html_extras
 from riva.client import ASRService, AudioEncoding
 from riva.client.proto import riva_asr_pb2
 
-from rivaverify import baseline, preflight
+from rivaverify import baseline, nim, nim_realtime, preflight
 from rivaverify.asr import audio, charts, client, contract, corpus, streams
 from rivaverify.asr.latency import merge, stats
 from rivaverify.asr.wer import normalize, score, wer
@@ -311,6 +312,57 @@ def _disconnect(riva, pcm, cfg):
     call.cancel()
     for _ in call:
         pass
+
+
+def _needs_nim(deployment):
+    if not deployment.nim_http:
+        pytest.skip("flavor classic: riva-speech serves no HTTP API (RIVA__FLAVOR=nim checks a NIM's)")
+
+
+def test_realtime_websocket_contract(deployment, stream_clips, settings, thresholds, chunk_ms, record_figure):
+    """A NIM's realtime transcription WebSocket, as NVIDIA's RealtimeClientASR speaks it, at real-time pace: the
+    session is created and configured, the last result comes within the bound after the audio ends, within the
+    WER bound, and no error event."""
+    _needs_nim(deployment)
+    found = {}
+    for utt, pcm in stream_clips[:2]:
+        wav = utt.path.read_bytes()
+        session = nim_realtime.transcribe(deployment.nim_http, wav, pcm.chunk_bytes(chunk_ms), chunk_ms / 1000,
+                                          utt.lang or settings.language_code,
+                                          timeout_s=pcm.duration_s + thresholds.max_response_s * 3)
+        score, text = nim_realtime.transcript_wer(session, utt.text)
+        last = session.last
+        record_figure(f"realtime.{utt.id}", round(score, 4), transcript=text,
+                      deltas=len(session.of(nim_realtime.DELTA)), completed=len(session.of(nim_realtime.COMPLETED)),
+                      final_after_audio_s=round(last[0] - session.done_at, 3) if last and session.done_at else None)
+        found.update({f"{utt.id}: {p}": None for p in nim_realtime.problems(
+            session, utt.text, thresholds.max_wer, thresholds.max_response_s)})
+    assert not found, "realtime transcription broke its contract:\n  " + "\n  ".join(found)
+
+
+def test_http_bad_uploads_get_clear_errors(deployment, clips, settings, record_fact):
+    """POST /v1/audio/transcriptions without a file, or with audio that is no audio, gets a 4xx that says what is
+    wrong (NIM's HTTP server is FastAPI: a `detail`), never a 5xx or a hang; the NIM keeps transcribing."""
+    _needs_nim(deployment)
+    utt, _ = clips[0]
+    lang = utt.lang or settings.language_code
+    url = f"{deployment.nim_http}/v1/audio/transcriptions"
+    cases = {
+        "no file": lambda: requests.post(url, data={"language": lang}, timeout=30),
+        "not audio": lambda: requests.post(url, files={"file": ("notes.wav", b"RIFF" + bytes(range(200)))},
+                                           data={"language": lang}, timeout=30),
+    }
+    outcome, wrong = {}, []
+    for name, call in cases.items():
+        r = call()
+        outcome[name] = {"status": r.status_code, "body": r.text[:200]}
+        if not 400 <= r.status_code < 500 or len(r.text.strip()) < 10:
+            wrong.append(f"{name}: HTTP {r.status_code} {r.text[:150]!r}, expected a 4xx saying what is wrong")
+    heard = nim.transcribe(deployment.nim_http, utt.path.read_bytes(), utt.id, lang, timeout=60)
+    record_fact("http_bad_input", outcome)
+    if wer(utt.text, heard.text) > 0.5:
+        wrong.append(f"after the bad uploads the NIM transcribes {utt.id} as {heard.text!r}")
+    assert not wrong, "bad uploads not handled:\n  " + "\n  ".join(wrong)
 
 
 def test_regression_against_baseline(settings, phase_figures):

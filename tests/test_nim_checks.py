@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rivaverify import deploy, nim
+from rivaverify import deploy, nim, nim_realtime
 from rivaverify.runtime import docker as rt
 from rivaverify.settings import Flavor, SettingsError, load
 
@@ -98,3 +98,42 @@ def test_a_cache_folder_the_nims_user_cannot_write_is_named_with_the_fix(tmp_pat
         os.chown(cache, 1000, -1)
         cache.chmod(0o755)
         assert nim.cache_problem(cache, uid=1000) is None
+
+
+def session(*events, done_at=1.0, problem=""):
+    return nim_realtime.Session(events=list(events), done_at=done_at, problem=problem)
+
+
+COMPLETED = nim_realtime.COMPLETED
+
+
+def test_the_realtime_contract_holds_for_a_healthy_session():
+    s = session((0.1, {"type": "conversation.created"}), (0.5, {"type": nim_realtime.DELTA, "delta": "what is"}),
+                (1.3, {"type": COMPLETED, "transcript": "What is natural language processing?",
+                       "is_last_result": True}))
+    assert nim_realtime.problems(s, "what is natural language processing", 0.1, 2.0) == []
+
+
+def test_both_readings_of_the_last_result_are_scored():
+    """Every final joined in the last result (riva-lite), or the last utterance alone: either reads right."""
+    ref = "thank you very much see you tomorrow"
+    per_utterance = session((1, {"type": COMPLETED, "transcript": "Thank you very much."}),
+                            (2, {"type": COMPLETED, "transcript": "See you tomorrow.", "is_last_result": True}))
+    joined = session((1, {"type": COMPLETED, "transcript": "Thank you very much."}),
+                     (2, {"type": COMPLETED, "transcript": "Thank you very much. See you tomorrow.",
+                          "is_last_result": True}))
+    assert nim_realtime.transcript_wer(per_utterance, ref)[0] == 0
+    assert nim_realtime.transcript_wer(joined, ref)[0] == 0
+
+
+def test_the_realtime_contract_catches_what_is_wrong():
+    ref = "what is natural language processing"
+    assert nim_realtime.problems(session(problem="no completed event with is_last_result within 9 s"), ref, 0.1,
+                                 2) == ["no completed event with is_last_result within 9 s"]
+    error = session((0.2, {"type": "error", "error": {"message": "Unsupported audio format"}}))
+    assert nim_realtime.problems(error, ref, 0.1, 2) == ["error event: Unsupported audio format"]
+    wrong = session((1.2, {"type": COMPLETED, "transcript": "what is the weather", "is_last_result": True}))
+    assert "WER 0.60 over 0.1" in nim_realtime.problems(wrong, ref, 0.1, 2)[0]
+    late = session((4.5, {"type": COMPLETED, "transcript": ref, "is_last_result": True}))
+    assert nim_realtime.problems(late, ref, 0.1, 2) == [
+        "the last result came 3.50 s after the audio ended, bound 2 s"]

@@ -45,10 +45,13 @@ def test_a_cold_start_fills_the_cache_and_a_warm_start_reuses_it(tmp_path, work_
     assert cold.state_of("040")["facts"]["nim_profile"]  # riva-lite's log names its profile
     assert cold.leftovers() == []
 
-    warm = Run(tmp_path / "warm", work_dir, env)
-    result = warm.pytest("-m", "smoke")
+    warm = Run(tmp_path / "warm", work_dir, env)  # with 060's NIM checks: realtime WebSocket, bad uploads
+    result = warm.pytest("-m", "production", "-k", "not test_060 and not test_070 or realtime or bad_uploads")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert warm.state_of("030")["status"] == "passed"  # the repository the first start left in the cache
+    realtime = {k: f for k, f in warm.state_of("060")["figures"].items() if k.startswith("realtime.")}
+    assert len(realtime) == 2 and all(f["value"] <= 0.25 and f["deltas"] for f in realtime.values()), realtime
+    assert {c["status"] for c in warm.state_of("060")["facts"]["http_bad_input"].values()} <= set(range(400, 500))
     assert str(tmp_path / "cache") in warm.state_of("030")["facts"]["model_repo"]
     assert "nim.start_warm" in warm.state_of("040")["figures"]
     assert KEY not in written(cold.reports, cold.state, warm.reports, warm.state)
