@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from testing.local_nim import LocalNim
 from tests.test_docker_suites import DockerRun
 from tests.test_suites_on_riva_lite import Run, free_ports
 
@@ -90,3 +91,22 @@ def test_a_real_nim_without_a_key_is_refused_before_it_starts(tmp_path, work_dir
     assert result.returncode == 1
     assert "NGC_API_KEY is not set" in result.stdout and "export NGC_API_KEY" in result.stdout
     assert run.containers(docker_engine) == []
+
+
+def test_the_endpoint_target_attaches_to_a_running_nim(tmp_path, work_dir):
+    """A NIM this run did not start: gRPC at RIVA__HOST, HTTP at RIVA__NIM_HTTP; readiness and the HTTP checks run,
+    what cannot be seen from here (its cache, its processes) is skipped with the reason."""
+    running = LocalNim(tmp_path / "cache", tmp_path, {"NGC_API_KEY": KEY}).start().wait_ready()
+    try:
+        run = Run(tmp_path / "run", work_dir, {"RIVA__TARGET": "endpoint", "RIVA__FLAVOR": "nim",
+                                              "RIVA__HOST": running.grpc_uri,
+                                              "RIVA__NIM_HTTP": running.base_url.removeprefix("http://")})
+        result = run.pytest("-m", "smoke", "-rs")
+        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+        stages = [s["name"] for s in run.state_of("040")["facts"]["readiness"]]
+        assert stages == ["http live", "http ready", "grpc health serving", "model listed"], stages
+        assert run.state_of("050")["figures"]["http.wer"]["value"] <= 0.25
+        assert "target endpoint: the NIM's cache is not visible from here" in result.stdout
+    finally:
+        running.stop()
+    assert running.leftovers() == []
