@@ -10,12 +10,13 @@ from typing import Any
 
 import requests
 
+from rivaverify.gpu_requirements import NIM_OPEN_FILES
 from rivaverify.readiness import Check
 
 HTTP_PORT, GRPC_PORT = 9000, 50051  # NIM_HTTP_API_PORT, NIM_GRPC_API_PORT defaults
 CACHE_IN_CONTAINER = "/opt/nim/.cache"  # NIM_CACHE_PATH's default
 CACHE_UID = 1000  # NIM's containers run as this user: a host cache folder must be writable by it
-OPEN_FILES = 2048  # NIM's run line: --ulimit nofile=2048:2048
+OPEN_FILES = NIM_OPEN_FILES  # NIM's run line: --ulimit nofile=2048:2048
 SHM_SIZE = "8GB"  # NIM's run line: --shm-size=8GB
 # How a NIM's log names the profile it selected; wording not confirmed for ASR NIM, so it is recorded, never required.
 PROFILE_LINE = re.compile(r"(?:Selected profile|Matched profile_id[^:]*|Using profile)[:=]?\s*(?P<what>.+)$",
