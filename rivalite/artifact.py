@@ -181,7 +181,8 @@ def _extract_riva(fileobj, where: str, weights: Path) -> dict:
     return manifest
 
 
-def deploy(artifact, out_dir, cpu_threads: int | None = None, layout: str | None = None) -> Path:
+def deploy(artifact, out_dir, cpu_threads: int | None = None, layout: str | None = None,
+           build_options: dict | None = None) -> Path:
     """Write a Triton model repository for ARTIFACT (archive or .riva) under OUT_DIR/models; return it.
 
     `layout`: "2.17" (Riva 2.17+: BLS models, the default) or "2.16" (Riva <= 2.16: ensembles); default
@@ -224,4 +225,7 @@ def deploy(artifact, out_dir, cpu_threads: int | None = None, layout: str | None
             shutil.rmtree(models / model, ignore_errors=True)
         for model in written:
             (Path(tmp) / model).rename(models / model)
+        options = {"name": manifest["name"], "language_code": manifest.get("language_code", LANGUAGE_CODE),
+                   "layout": layout, "pipelines": ["streaming", "offline"], **(build_options or {})}
+        repository.write_build_facts(Path(tmp), options).rename(models / repository.BUILD_FACTS)
     return models

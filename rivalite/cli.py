@@ -1,4 +1,5 @@
-"""The `rivalite` command: pack, deploy, serve, nim, list-model-profiles, triton-home, image build."""
+"""The `rivalite` command: pack, deploy, riva-build, riva-deploy, serve, nim, list-model-profiles, triton-home,
+image build."""
 
 from __future__ import annotations
 
@@ -92,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
                          "(`rivalite nim --help`; docs/riva-lite.md)")
     p.set_defaults(func=None)
 
+    for verb, what in (("riva-build", "ServiceMaker's riva-build: PIPELINE OUT.rmir[:KEY] IN.riva[:KEY] [--opt=V]"),
+                       ("riva-deploy", "ServiceMaker's riva-deploy: [-f] IN.rmir[:KEY] OUT_DIR")):
+        verbs.add_parser(verb, add_help=False, help=f"{what} (the image has it as {verb})").set_defaults(func=None)
+
     p = verbs.add_parser("list-model-profiles", help="the NIM face's profiles, as NIM's list-model-profiles prints")
     p.set_defaults(func=_list_model_profiles)
 
@@ -114,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         from rivalite.server import main as serve_main
 
         return serve_main(argv[1:])
+    if argv[:1] in (["riva-build"], ["riva-deploy"]):  # ServiceMaker's commands, as the image names them
+        from rivalite import servicemaker
+
+        return (servicemaker.build_main if argv[0] == "riva-build" else servicemaker.deploy_main)(argv[1:])
     if argv[:1] == ["nim"]:
         from rivalite.nim.main import main as nim_main
 

@@ -3,7 +3,7 @@ rootfs with riva-lite's runtime requirements pip-installed under chroot, `docker
 on top of it (`docker build`: riva-lite's sources, its scripts, the triton home; start-riva as the command).
 
 Inside, NVIDIA's layout where it matters:
-    /opt/riva-lite/bin        start-riva, riva_server, rivalite, python3 (a venv with riva-lite and its deps)
+    /opt/riva-lite/bin        start-riva, riva_server, riva-build, riva-deploy, rivalite, python3 (riva-lite's venv)
     /opt/tritonserver/bin     tritonserver (the triton home; backends/ is Triton's default backend folder)
     /data/models              where the model repository is mounted
 
@@ -45,7 +45,9 @@ RUNTIME_DEPS = ("grpcio", "grpcio-tools", "protobuf", "numpy", "nvidia-riva-clie
 KEY_LABEL = "riva-lite.key"
 RECIPE_VERSION = "2"  # bump when the steps below change
 # The image's commands: start-riva (the quick start's), riva_server (Riva's API alone, for launch direct), rivalite.
-SCRIPTS = (("start-riva", "rivalite.launcher"), ("riva_server", "rivalite.server"), ("rivalite-cli", "rivalite.cli"))
+# riva-build and riva-deploy: ServiceMaker's commands (rivalite.servicemaker), so the image converts as Riva's does.
+SCRIPTS = (("start-riva", "rivalite.launcher"), ("riva_server", "rivalite.server"), ("rivalite-cli", "rivalite.cli"),
+           ("riva-build", "rivalite.riva_build"), ("riva-deploy", "rivalite.riva_deploy"))
 SCRIPT = "#!{venv}/bin/python3\nimport sys\nfrom {module} import main\nsys.exit(main())\n"
 
 
@@ -214,12 +216,13 @@ def deps_image(client: Any, cache: Path, log=print, force: bool = False) -> str:
 def dockerfile(deps: str, k: str) -> str:
     """The app layer on the deps image: riva-lite's sources, its scripts, the triton home, Riva's ports."""
     site = f"{VENV}/lib/python3.11/site-packages"
+    scripts = " ".join(name for name, _ in SCRIPTS)
     return "\n".join([
         f"FROM {deps}",
         f"COPY rivalite {site}/rivalite",
-        f"COPY start-riva riva_server rivalite-cli {VENV}/bin/",
-        f"RUN mv {VENV}/bin/rivalite-cli {VENV}/bin/rivalite && chmod 755 {VENV}/bin/start-riva {VENV}/bin/riva_server "
-        f"{VENV}/bin/rivalite"
+        f"COPY {scripts} {VENV}/bin/",
+        f"RUN mv {VENV}/bin/rivalite-cli {VENV}/bin/rivalite && cd {VENV}/bin"
+        f" && chmod 755 {scripts.replace('rivalite-cli', 'rivalite')}"
         f" && {VENV}/bin/rivalite triton-home --home {TRITON_HOME} && mkdir -p /data/models",
         *changes(k), ""])
 

@@ -16,9 +16,11 @@ correlation ID, as riva_server's do.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
-from importlib import resources
+from datetime import UTC, datetime
+from importlib import metadata, resources
 from pathlib import Path
 
 from google.protobuf import text_format
@@ -26,7 +28,9 @@ from tritonclient.grpc import model_config_pb2 as mc
 
 from rivalite import LANGUAGE_CODE, LAYOUTS, SAMPLE_RATE, model_names
 
-FORMAT = "rivalite-repository/2"  # changes whenever the files deploy writes change
+FORMAT = "rivalite-repository/3"  # changes whenever the files deploy writes change (3: build facts)
+# riva-verify's build facts at the repository's root: what its engines were built for (riva-lite builds none).
+BUILD_FACTS = ".rivaverify-build.json"
 STREAMING_CHUNK_S = 0.16  # Parakeet streaming's server chunk (riva-build --chunk_size=0.16)
 PADDING_S = 1.92  # riva-build --left_padding_size / --right_padding_size of Parakeet streaming
 OFFLINE_CHUNK_S = 30.0  # Whisper's window
@@ -198,3 +202,20 @@ def write(root: Path, name: str, weights: Path, cpu_threads: int, layout: str = 
                 (version / fname).write_text(sources.joinpath(source).read_text())
         written.append(model)
     return written
+
+
+def build_facts(options: dict) -> dict:
+    """riva-verify's build facts for a riva-lite repository: no GPU ("cpu"), no TensorRT, the build options."""
+    try:
+        triton = f"nvidia-pytriton {metadata.version('nvidia-pytriton')}"
+    except metadata.PackageNotFoundError:
+        triton = None
+    return {"gpu_name": None, "compute_capability": "cpu", "driver": None, "tensorrt": None, "triton": triton,
+            "image": None, "build_options": options, "built_at": datetime.now(UTC).isoformat(timespec="seconds")}
+
+
+def write_build_facts(folder: Path, options: dict) -> Path:
+    """BUILD_FACTS in `folder` (a staging folder, renamed into the repository by the caller)."""
+    path = folder / BUILD_FACTS
+    path.write_text(json.dumps(build_facts(options), indent=2, sort_keys=True) + "\n")
+    return path

@@ -1,10 +1,13 @@
-"""Phase 030: the Triton model repository the deployment serves, each problem with its file and reason."""
+"""Phase 030: the Triton model repository the deployment serves, each problem with its file and reason, and its
+build facts against the GPU and TensorRT that would serve it."""
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
-from rivaverify import modelrepo
+from rivaverify import buildfacts, modelrepo
 
 pytestmark = [pytest.mark.smoke, pytest.mark.production]
 
@@ -48,3 +51,17 @@ def test_every_model_has_a_numeric_version_with_files(repository):
 
 def test_ensemble_steps_point_at_existing_models(repository):
     _assert_none(repository, "ensemble", "ensembles with broken steps")
+
+
+def test_repository_was_built_for_this_gpu_and_tensorrt(repository, build_target, record_fact):
+    """Refused when built for another compute capability or TensorRT (its engines would not load); warned when built
+    on another GPU model of the same capability, or when it has no build facts (made by hand)."""
+    try:
+        record = buildfacts.read(repository.path)
+    except buildfacts.BuildFactsError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    verdict = buildfacts.check(record, build_target, repository.path)
+    record_fact("build", {"facts": record, **verdict.compared, "warnings": verdict.warnings})
+    for warning in verdict.warnings:
+        warnings.warn(warning, UserWarning, stacklevel=1)
+    assert not verdict.refused, "\n".join(verdict.refused)
