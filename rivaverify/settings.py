@@ -93,7 +93,7 @@ PROFILES: dict[Profile, Thresholds] = {
     ),
 }
 
-SECRET_FIELDS = ("api_key", "gateway_api_key", "ngc_api_key")
+SECRET_FIELDS = ("api_key", "gateway_api_key", "ngc_api_key", "model_key")
 
 # A field whose variable and option have another name: grpc_address is RIVA__HOST and --riva-host.
 PUBLIC_NAMES = {"grpc_address": "host"}
@@ -207,6 +207,14 @@ class Settings(BaseSettings):
                                       description="model name in the staging path (default: from the archive name)")
     model_version: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$",
                                       description="version in the staging path (default: from the archive name)")
+
+    # conversion (`rivaverify convert`): the staged .riva -> riva-build -> riva-deploy, in a container
+    convert: bool | None = Field(None, description="convert the staged .riva with riva-build and riva-deploy in "
+                                 "RIVA__SERVICEMAKER_IMAGE (default: with target docker and flavor classic)")
+    servicemaker_image: str | None = Field(None, description="image riva-build and riva-deploy run in (unset: the "
+                                           "runtime image, RIVA__IMAGE or riva-lite's)")
+    model_key: SecretStr | None = Field(None, description="encryption key of the .riva files (secret; passed to the "
+                                        "conversion container in its environment only; unset: none)")
 
     # One optional override per threshold (RIVA__MAX_WER=0.2), constraints kept; unset: the profile's.
     max_wer: MaxWer | None = None
