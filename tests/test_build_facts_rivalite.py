@@ -13,8 +13,8 @@ from rivaverify import buildfacts, modelrepo
 pytestmark = pytest.mark.slow  # packs riva-lite's archive (the Whisper weights)
 
 
-@pytest.fixture(scope="module")
-def riva(rivalite_artifact, tmp_path_factory):
+@pytest.fixture(scope="module", name="staged_riva")
+def staged_riva_fixture(rivalite_artifact, tmp_path_factory):
     """The .riva inside riva-lite's deployable archive."""
     out = tmp_path_factory.mktemp("riva")
     with tarfile.open(rivalite_artifact) as tar:
@@ -31,11 +31,11 @@ def test_rivalite_deploy_writes_cpu_build_facts(rivalite_models):
     assert buildfacts.check(record, buildfacts.RIVA_LITE, rivalite_models).refused == []
 
 
-def test_riva_build_then_riva_deploy_make_a_repository_with_the_build_options(riva, tmp_path):
+def test_riva_build_then_riva_deploy_make_a_repository_with_the_build_options(staged_riva, tmp_path):
     from rivalite import cli
 
     rmir, out = tmp_path / "asr.rmir", tmp_path / "models"
-    argv = ["speech_recognition", f"{rmir}:tlt_encode", f"{riva}:tlt_encode", "--name=parakeet-en-US",
+    argv = ["speech_recognition", f"{rmir}:tlt_encode", f"{staged_riva}:tlt_encode", "--name=parakeet-en-US",
             "--streaming=True", "--chunk_size=0.16", "--decoder_type=greedy", "--featurizer.max_batch_size=64"]
     assert cli.main(["riva-build", *argv]) == 0
     assert cli.main(["riva-build", *argv]) == 1  # exists: -f to overwrite
@@ -51,12 +51,13 @@ def test_riva_build_then_riva_deploy_make_a_repository_with_the_build_options(ri
     assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == [buildfacts.FILE]
 
 
-def test_riva_build_refuses_what_it_cannot_build(riva, tmp_path, capsys):
+def test_riva_build_refuses_what_it_cannot_build(staged_riva, tmp_path, capsys):
     from rivalite import cli
 
     rmir = tmp_path / "x.rmir"
-    for argv, says in ((["punctuation", str(rmir), str(riva)], "speech_recognition only"),
-                       (["speech_recognition", str(rmir), str(riva), "--wrong_option=1"], "unknown option --wrong"),
+    riva = str(staged_riva)
+    for argv, says in ((["punctuation", str(rmir), riva], "speech_recognition only"),
+                       (["speech_recognition", str(rmir), riva, "--wrong_option=1"], "unknown option --wrong"),
                        (["speech_recognition", str(rmir), str(tmp_path / "none.riva")], "none.riva not found")):
         assert cli.main(["riva-build", *argv]) == 1
         assert says in capsys.readouterr().err

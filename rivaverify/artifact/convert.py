@@ -219,6 +219,7 @@ def convert(client: Any, req: ConvertRequest, log: Callable[[str], None] = print
             attrs = ensure_image(client, req.image, log).attrs
         except DockerError as exc:
             raise ConvertError(str(exc)) from None
+    created = not req.out_dir.exists()
     req.out_dir.mkdir(parents=True, exist_ok=True)
     req.log_dir.mkdir(parents=True, exist_ok=True)
     partial, repo = req.out_dir / "models.partial", req.out_dir / "models"
@@ -245,5 +246,8 @@ def convert(client: Any, req: ConvertRequest, log: Callable[[str], None] = print
         partial.rename(repo)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
+        for empty in (req.out_dir / "rmir", req.out_dir if created else None):
+            if empty is not None and empty.is_dir() and not any(empty.iterdir()):
+                empty.rmdir()
         raise
     return Converted(repo, record, seconds, logs)

@@ -1,4 +1,5 @@
-"""The `rivaverify` command: one subcommand a verb (`shim install`, `stage`; more are added with add_parser)."""
+"""The `rivaverify` command: one subcommand a verb (`shim install`, `stage`, `convert`; more are added with
+add_parser)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 import sys
 
 from rivaverify import shim
-from rivaverify.cli import stage
+from rivaverify.cli import convert, stage
 
 
 def _shim_install(args: argparse.Namespace) -> int:
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     inst.add_argument("--print", action="store_true", help="print the script instead of writing it")
     inst.set_defaults(func=_shim_install)
     stage.add_parser(verbs)
+    convert.add_parser(verbs)
     return parser
 
 
