@@ -51,7 +51,7 @@ def check_repository(models: Path, name: str, layout: str = "2.17"):
     names = rivalite.model_names(name, layout)
     assert sorted(p.name for p in models.iterdir() if not p.name.startswith(".")) == sorted(names.values())
     configs = {}
-    for folder in models.iterdir():
+    for folder in (p for p in models.iterdir() if p.is_dir()):  # not the build facts file
         config = configs[folder.name] = load_config(folder)
         assert config.name == folder.name
         assert bool(config.backend) != bool(config.platform)

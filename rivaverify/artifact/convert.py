@@ -24,6 +24,7 @@ from typing import Any
 
 from rivaverify import buildfacts
 from rivaverify.artifact.errors import ArtifactError
+from rivaverify.state import write_json_atomic
 
 KEY_ENV = "RIVA_MODEL_KEY"
 RIVA_DIR, DATA = "/servicemaker-dev", "/data"
@@ -43,6 +44,14 @@ def riva_lite_target(settings: Any) -> bool:
     image (what else serves it is taken for real Riva, on this host's GPUs)."""
     image = settings.image or ""
     return settings.target == "local" or (settings.target == "docker" and (not image or "riva-lite" in image))
+
+
+def wanted(settings: Any) -> bool:
+    """Whether the deployment's repository is converted in a container: RIVA__CONVERT, by default with target docker
+    and flavor classic (a NIM converts inside itself; target local deploys riva-lite's repository directly)."""
+    if settings.convert is not None:
+        return settings.convert
+    return settings.target == "docker" and settings.flavor == "classic"
 
 
 class ConvertError(ArtifactError):
@@ -244,10 +253,12 @@ def convert(client: Any, req: ConvertRequest, log: Callable[[str], None] = print
         buildfacts.write(partial, record)
         shutil.rmtree(repo, ignore_errors=True)
         partial.rename(repo)
+        done = Converted(repo, record, seconds, logs)
+        write_json_atomic(req.log_dir / f"{req.name}.convert.json", done.to_json())
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         for empty in (req.out_dir / "rmir", req.out_dir if created else None):
             if empty is not None and empty.is_dir() and not any(empty.iterdir()):
                 empty.rmdir()
         raise
-    return Converted(repo, record, seconds, logs)
+    return done
