@@ -67,7 +67,8 @@ class FaultyS3:
                     self.send_header("Content-Type", "application/xml")
                     self.send_header("Content-Length", str(len(INTERNAL_ERROR)))
                     self.end_headers()
-                    self.wfile.write(INTERNAL_ERROR)
+                    if self.command != "HEAD":  # a HEAD answer has no body: one sent stays on the connection
+                        self.wfile.write(INTERNAL_ERROR)  # and garbles the next answer read from it
                     return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
                 if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
