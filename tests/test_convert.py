@@ -3,7 +3,9 @@ builds), the key in the environment only, logs and durations kept, nothing half-
 
 from __future__ import annotations
 
+import io
 import json
+import uuid
 
 import pytest
 
@@ -93,3 +95,16 @@ def test_convert_in_the_riva_lite_image_makes_a_repository_with_build_facts(dock
         convert.convert(docker_engine, bad, log=lambda _: None)
     assert not (tmp_path / "bad").exists()
     assert not docker_engine.containers.list(all=True, filters={"label": "riva-verify.convert"})
+
+
+@pytest.mark.docker
+def test_an_images_tensorrt_is_read_from_the_engine(docker_engine, riva_lite_image):
+    tag = f"rv-trt-{uuid.uuid4().hex[:8]}:test"
+    dockerfile = f"FROM {riva_lite_image}\nENV TRT_VERSION=10.3.0.26\n".encode()
+    docker_engine.images.build(fileobj=io.BytesIO(dockerfile), tag=tag, rm=True, pull=False)
+    try:
+        assert convert.image_tensorrt(convert.inspect(docker_engine, tag), tag) == ("10.3.0.26", "")
+        assert convert.image_tensorrt(convert.inspect(docker_engine, riva_lite_image), riva_lite_image)[0] is None
+        assert convert.inspect(docker_engine, f"rv-absent-{uuid.uuid4().hex[:8]}:x") is None
+    finally:
+        docker_engine.images.remove(tag, force=True)
