@@ -83,7 +83,8 @@ def test_convert_in_the_riva_lite_image_makes_a_repository_with_build_facts(dock
     assert facts["compute_capability"] == "cpu" and facts["image"] == riva_lite_image and facts["tensorrt"] is None
     assert facts["build_options"]["chunk_size"] == 0.16 and facts["build_options"]["name"] == staged_riva.stem
     assert set(done["seconds"]) == {"riva-build", "riva-deploy"} and all(s > 0 for s in done["seconds"].values())
-    assert sorted(p.name for p in (tmp_path / "logs").iterdir()) == [f"{staged_riva.stem}.riva-build.log",
+    assert sorted(p.name for p in (tmp_path / "logs").iterdir()) == [f"{staged_riva.stem}.convert.json",
+                                                                     f"{staged_riva.stem}.riva-build.log",
                                                                      f"{staged_riva.stem}.riva-deploy.log"]
     assert not any("not-a-real-key" in p.read_text() for p in (tmp_path / "logs").iterdir())
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["models", "rmir"]
