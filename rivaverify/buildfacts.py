@@ -79,6 +79,7 @@ class Here:
     tensorrt: str | None = None
     tensorrt_unknown: str = ""  # why the TensorRT version is not known (then it is not compared)
     image: str | None = None
+    gpus_unknown: str = ""  # why the serving GPUs are not visible from here (then they are not compared)
 
     def describe(self) -> str:
         if self.capabilities == (CPU,):
@@ -129,7 +130,10 @@ def check(record: Mapping[str, Any] | None, where: Here, repo: Path) -> Verdict:
     built_on = f"compute capability {built}" + (f" ({gpu})" if gpu else "")
     if built == CPU:
         built_on = "no GPU (cpu, riva-lite)"
-    if any(c != built for c in where.capabilities):
+    if where.gpus_unknown:
+        v.warnings.append(f"{repo} was built for {built_on}; {where.gpus_unknown}: the compute capability is not "
+                          "compared")
+    elif any(c != built for c in where.capabilities):
         v.refused.append(f"{repo} was built for {built_on}, and this host has {where.describe()}: its TensorRT "
                          "engines will not load (`The engine plan file is generated on an incompatible device`); "
                          f"{CONVERT}")
@@ -142,7 +146,7 @@ def check(record: Mapping[str, Any] | None, where: Here, repo: Path) -> Verdict:
         why = where.tensorrt_unknown or (f"the image has TensorRT {where.tensorrt}" if where.tensorrt else
                                          "the image's TensorRT version is unknown")
         v.warnings.append(f"{repo}: {known}; {why}: the TensorRT versions are not compared")
-    if not v.refused and gpu and where.gpu_names and any(n != gpu for n in where.gpu_names):
+    if not v.refused and not where.gpus_unknown and gpu and where.gpu_names and any(n != gpu for n in where.gpu_names):
         v.warnings.append(f"{repo} was built on {gpu} and runs on {', '.join(sorted(set(where.gpu_names)))} (both "
                           f"compute capability {built}): the engines load, but TensorRT warns `Using an engine plan "
                           "file across different models of devices is not recommended` and latency and capacity "

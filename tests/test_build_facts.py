@@ -93,3 +93,10 @@ def test_written_facts_have_every_key_and_leave_no_partial_file(tmp_path):
     assert sorted(data) == sorted(buildfacts.KEYS) and data["compute_capability"] == "7.5"
     assert data["build_options"] == {"chunk_size": 0.16} and data["built_at"]
     assert [p.name for p in tmp_path.iterdir()] == [buildfacts.FILE]
+
+
+def test_gpus_not_visible_from_here_are_not_compared_and_say_why(tmp_path):
+    record = planted(tmp_path, compute_capability="8.6", gpu_name="NVIDIA A10G", tensorrt="10.3.0")
+    why = "the endpoint riva.example:50051 runs on another host"
+    v = buildfacts.check(record, buildfacts.Here((), gpus_unknown=why), tmp_path)
+    assert v.refused == [] and any(why in w and "not compared" in w for w in v.warnings)
