@@ -19,7 +19,7 @@ from plugins.settings import get_settings
 from rivaverify.diagnostics import redact_mapping
 from rivaverify.phases import phase_of_path
 from rivaverify.report import summary
-from rivaverify.settings import Settings, Target, public_dict, thresholds
+from rivaverify.settings import Flavor, Settings, Target, public_dict, thresholds
 from rivaverify.state import SCHEMA_VERSION, now, write_json_atomic
 
 PACKAGES = ("riva-verify", "pytest", "nvidia-riva-client", "tritonclient", "grpcio", "nvidia-pytriton", "docker")
@@ -137,8 +137,8 @@ def run_summary(run: dict[str, Any], settings: Settings) -> dict[str, Any]:
 
 
 def deployed_image(settings: Settings) -> tuple[str | None, str | None, str | None]:
-    """(image, digest, kind) of target docker's image: RIVA__IMAGE or the riva-lite image's tag; digest from
-    the engine. Other targets run no image of this run's."""
+    """(image, digest, kind) of target docker's image: RIVA__IMAGE or the riva-lite image's tag (its NIM image's
+    with flavor nim); digest from the engine. Other targets run no image of this run's."""
     if settings.target != Target.docker or settings.dry_run:
         return settings.image, None, summary.image_kind(settings.image)
     image = settings.image
@@ -146,7 +146,7 @@ def deployed_image(settings: Settings) -> tuple[str | None, str | None, str | No
         from rivaverify.adapters import rivalite
 
         try:
-            image = rivalite.image_tag()
+            image = rivalite.nim_image_tag() if settings.flavor == Flavor.nim else rivalite.image_tag()
         except rivalite.RivaLiteMissing:
             return None, None, None
     return image, summary.image_digest(image), summary.image_kind(image)

@@ -181,3 +181,14 @@ def test_target_docker_reports_the_image_and_its_digest_from_the_engine(docker_e
     digests = [d.rpartition("@")[2] for d in tagged[0].attrs.get("RepoDigests") or []]
     assert image == name and digest in digests + [tagged[0].id]
     assert summary.image_digest("riva-verify-no-such-image:0") == "unknown (ImageNotFound)"
+
+
+def test_target_docker_with_flavor_nim_reports_riva_lite_nim_image():
+    """Without RIVA__IMAGE, flavor nim runs riva-lite's NIM image (build_nim's tag), not the classic one."""
+    from plugins.reports import deployed_image
+    from rivaverify.adapters import rivalite
+
+    image, digest, kind = deployed_image(load({"target": "docker", "flavor": "nim"}))
+    assert image == rivalite.nim_image_tag() and image.startswith("riva-lite-nim:") and kind is None
+    assert image != rivalite.image_tag() and digest == summary.image_digest(image)
+    assert deployed_image(load({"target": "docker", "flavor": "classic"}))[0] == rivalite.image_tag()

@@ -99,3 +99,11 @@ def build_nim_image(client: Any, log: Callable[[str], None]) -> str:
         return image.build_nim(client=client, log=log)
     except rivalite.RivaLiteError as exc:
         raise RivaLiteMissing(str(exc)) from exc
+
+
+def nim_image_tag() -> str:
+    """The tag of riva-lite's NIM image of this source tree (what build_nim_image builds)."""
+    _rivalite()
+    from rivalite import image
+
+    return f"{image.NIM_REPOSITORY}:{image.nim_key()}"
