@@ -192,3 +192,27 @@ def test_target_docker_with_flavor_nim_reports_riva_lite_nim_image():
     assert image == rivalite.nim_image_tag() and image.startswith("riva-lite-nim:") and kind is None
     assert image != rivalite.image_tag() and digest == summary.image_digest(image)
     assert deployed_image(load({"target": "docker", "flavor": "classic"}))[0] == rivalite.image_tag()
+
+
+NIM = [
+    phase("040", "deploy", figures={"nim.start_cold": (95.0, "s"), "nim.start_warm": (130.0, "s"),
+                                    "ready_total": (130.0, "s")}),
+    phase("050", "smoke", figures={"http.wer": (0.0, ""), "http.seconds": (11.0, "s"),
+                                   "http.grpc_disagreement": (0.3, "")}),
+    phase("060", "production", figures={"realtime.en_clip_1": (0.1, ""), "realtime.en_clip_2": (0.4, "")}),
+]
+
+
+def test_nim_figures_are_key_figures_with_their_bounds():
+    figs = by_id(summary.key_figures(NIM, BOUNDS))
+    expect = {"040 nim.start_cold": ("ready_timeout_s", "ok"), "040 nim.start_warm": ("ready_timeout_s", "over"),
+              "050 http.wer": ("max_wer", "ok"), "050 http.seconds": ("max_response_s", "over"),
+              "050 http.grpc_disagreement": ("max_wer", "over"), "060 realtime.en_clip_1": ("max_wer", "ok"),
+              "060 realtime.en_clip_2": ("max_wer", "over")}  # dev: ready 120 s, response 10 s, WER 0.25
+    assert {k: (figs[k]["bound_name"], figs[k]["verdict"]) for k in expect} == expect
+    assert figs["060 realtime.en_clip_1"]["label"] == "realtime WER, en clip 1" and figs["050 http.wer"]["percent"]
+    assert figs["040 nim.start_cold"]["bound"] == BOUNDS["ready_timeout_s"]
+    # they have a trend like any key figure, and a classic run (none recorded) lists none of them
+    records = [{"figures": {"050 http.seconds": {"value": v, "unit": "s"}}} for v in (1.0, 1.1, 11.0)]
+    assert history.trend(records, figs["050 http.seconds"], tolerance=0.2)["regression"]
+    assert not [f for f in summary.key_figures(PASSED, BOUNDS) if f["key"].startswith(("http.", "realtime.", "nim."))]
