@@ -23,14 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from rivaverify import buildfacts
+from rivaverify.artifact import tensorrt
 from rivaverify.artifact.errors import ArtifactError
 from rivaverify.state import write_json_atomic
 
 KEY_ENV = "RIVA_MODEL_KEY"
 RIVA_DIR, DATA = "/servicemaker-dev", "/data"
-# The TensorRT version an image declares in its environment: NVIDIA's TensorRT Dockerfiles set TRT_VERSION, NGC's
-# framework containers TENSORRT_VERSION (docs/riva-behaviour.md); riva-speech's own is read, never assumed.
-TENSORRT_ENV = ("TRT_VERSION", "TENSORRT_VERSION")
 TRITON_ENV = ("TRITON_SERVER_VERSION",)
 GPU_LINE = "RIVAVERIFY_GPU:"
 # Printed by the deploy step: the GPU it ran on, as nvidia-smi reports it (nothing where there is none).
@@ -58,23 +56,13 @@ class ConvertError(ArtifactError):
     """A conversion that failed; the message names the step, its log and what to do."""
 
 
-def env_value(env: list[str] | None, names: tuple[str, ...]) -> str | None:
-    for item in env or []:
-        name, _, value = item.partition("=")
-        if name in names and value.strip():
-            return value.strip()
-    return None
-
-
-def image_tensorrt(attrs: Mapping[str, Any] | None, image: str) -> tuple[str | None, str]:
-    """(TensorRT version, "") from the image's environment, or (None, why it is unknown)."""
+def image_tensorrt(attrs: Mapping[str, Any] | None, image: str, client: Any = None) -> tuple[str | None, str]:
+    """(TensorRT version, "") from the image's environment, else (with a client) from the name of its TensorRT
+    library, listed in a short-lived container of it; or (None, why it is unknown)."""
     if attrs is None:
         return None, (f"the image {image} is not on the Docker engine yet (pulled when the deployment starts), so "
                       "its TensorRT version is not known")
-    version = env_value((attrs.get("Config") or {}).get("Env"), TENSORRT_ENV)
-    if version:
-        return version, ""
-    return None, f"the image {image} declares no TensorRT version (no {' or '.join(TENSORRT_ENV)} in its environment)"
+    return tensorrt.of_image(client, image, attrs)
 
 
 def inspect(client: Any, image: str) -> dict | None:
@@ -242,13 +230,13 @@ def convert(client: Any, req: ConvertRequest, log: Callable[[str], None] = print
             seconds[step] = round(time.monotonic() - started, 2)
             logs[step] = str(log_path)
         env = (attrs.get("Config") or {}).get("Env")
-        tensorrt, _ = image_tensorrt(attrs, req.image)
         written = buildfacts.read(partial) or {}  # riva-lite's riva-deploy writes its own ("cpu")
+        trt = written["tensorrt"] if "tensorrt" in written else image_tensorrt(attrs, req.image, client)[0]
         gpu = gpu_of(text)
         record = buildfacts.facts(
             written.get("compute_capability") or gpu.get("compute_capability") or buildfacts.CPU,
             gpu_name=written.get("gpu_name") or gpu.get("gpu_name"), driver=written.get("driver") or gpu.get("driver"),
-            tensorrt=written.get("tensorrt") or tensorrt, triton=written.get("triton") or env_value(env, TRITON_ENV),
+            tensorrt=trt, triton=written.get("triton") or tensorrt.env_value(env, TRITON_ENV),
             image=req.image, build_options={**req.options, **(written.get("build_options") or {})})
         buildfacts.write(partial, record)
         shutil.rmtree(repo, ignore_errors=True)
