@@ -81,11 +81,14 @@ SIGNATURES = (
          "the pipeline was built with a --ms_per_timestep that does not match the acoustic model (40 for Conformer, "
          "80 for Parakeet/FastConformer): riva-build again with the model's value, then riva-deploy"),
     _sig("nim-profile-not-found", r"NIMProfileIDNotFound|Could not match a profile in manifest",
-         "NIM_TAGS_SELECTOR matches no profile of this NIM for this GPU: pick one the image lists "
-         "(/opt/nim/etc/default/model_manifest.yaml) and set NIM_TAGS_SELECTOR=name=...,mode=ofl|str"),
+         "NIM_TAGS_SELECTOR matches no profile of this NIM for this GPU: list them (`docker run --rm -e "
+         "NGC_API_KEY IMAGE list-model-profiles`) and pick one: for the suite RIVA__NIM_TAGS_SELECTOR="
+         "name=...,mode=ofl|str (passed to the NIM as NIM_TAGS_SELECTOR), by hand `docker run -e "
+         "NIM_TAGS_SELECTOR=name=...,mode=ofl|str`"),
     _sig("ngc-auth", r"Authentication Error",
-         "NGC refused the model download: NGC_API_KEY must be in the container's environment (`-e NGC_API_KEY`) "
-         "and be a valid key with access to the model (`docker login nvcr.io` covers the image, not the model)"),
+         "NGC refused the model download: NGC_API_KEY must be in the container's environment, a valid key with "
+         "access to the model: for the suite set RIVA__NGC_API_KEY (or NGC_API_KEY), which it passes in; by hand "
+         "`docker run -e NGC_API_KEY` (`docker login nvcr.io` covers the image, not the model)"),
     _sig("process-exited", r"One of the processes has exited unexpectedly",
          "the launcher stopped because tritonserver or the Riva server died: read the log lines above it"),
     _sig("sequence-idle", r"must specify the START flag on the first request of the sequence",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from rivaverify.diagnostics import LogCursor, LogVerdict, diagnose, log_verdict, redact_mapping, redact_text
+from tests.conftest import ROOT
 
 TRITON_LOG = """I1123 04:23:43.571826 2737 server.cc:302] "No server context available. Exiting immediately."
 error: creating server: Invalid argument - --model-repository must be specified
@@ -182,3 +183,18 @@ def test_log_cursor_reads_what_each_log_gained_and_skips_an_earlier_runs_log(tmp
     assert cursor.read_new() == {}
     old.write_text("new\n")  # truncated: another deployment
     assert cursor.read_new() == {str(old): "new\n"}
+
+
+
+def test_nim_next_steps_name_the_suites_setting_and_the_containers_variable():
+    """The suite reads RIVA__NIM_TAGS_SELECTOR and RIVA__NGC_API_KEY and passes NIM_TAGS_SELECTOR and
+    NGC_API_KEY to the NIM: a next step names both, and how to list the profiles; so does docs/signatures.md."""
+    profile = diagnose("nim_sdk.NIMProfileIDNotFound: Could not match a profile in manifest")[0].next_step
+    auth = diagnose("ERROR: Authentication Error")[0].next_step
+    rows = {line.split("|")[1].strip(): line for line in (ROOT / "docs" / "signatures.md").read_text().splitlines()
+            if line.startswith("| ")}
+    for text in (profile, rows["nim-profile-not-found"]):
+        assert "RIVA__NIM_TAGS_SELECTOR" in text and "-e NIM_TAGS_SELECTOR" in text, text
+        assert "list-model-profiles" in text, text
+    for text in (auth, rows["ngc-auth"]):
+        assert "RIVA__NGC_API_KEY" in text and "-e NGC_API_KEY" in text, text
