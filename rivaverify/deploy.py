@@ -67,7 +67,8 @@ def nim_env(settings: Settings, http_port: int, grpc_port: int, riva_lite: bool)
 def nim_local_spec(settings: Settings, cache: Path, log_path: Path) -> LaunchSpec:
     """riva-lite's NIM face in the foreground, configured as NIM's run line configures a NIM."""
     http_port = settings.nim_http_port
-    env = {**os.environ, **nim_env(settings, http_port, settings.grpc_port, riva_lite=True),
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("NIM_")}  # the settings decide, as in docker
+    env = {**inherited, **nim_env(settings, http_port, settings.grpc_port, riva_lite=True),
            "NIM_CACHE_PATH": str(cache)}
     argv = [riva_lite_command("rivalite"), "nim", f"--triton-http-port={settings.triton_http_port}",
             f"--triton-grpc-port={settings.triton_grpc_port}", f"--triton-metrics-port={settings.triton_metrics_port}",
