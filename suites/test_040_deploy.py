@@ -3,6 +3,8 @@ answers one inference, and the launcher's log shows no failure."""
 
 from __future__ import annotations
 
+import time
+
 import grpc
 import pytest
 
@@ -130,17 +132,26 @@ def test_readiness_stages(deployment, record_figure, record_fact):
         f"\n{result.summary()}\nLog tail:\n{deployment.log_tail(15)}")
 
 
-def test_first_inference_answers(riva, smoke_clip, settings, thresholds, record_figure):
+def test_first_inference_answers(riva, served, smoke_clip, settings, thresholds, record_figure):
     """Ready as NVIDIA's quick start means it: health SERVING and the model listed (the stages above), then
-    one inference that answers (a server can be SERVING with no model behind it). Accuracy is phase 050's."""
+    one inference that answers (a server can be SERVING with no model behind it): a Recognize, or a stream where
+    the deployment serves streaming only. Accuracy is phase 050's."""
     utt, audio = smoke_clip
     cfg = client.config(audio, utt.lang or settings.language_code, model=settings.model_name or "")
+    rpc = "Recognize" if "offline" in served else "StreamingRecognize"
     try:
-        result = client.recognize(riva, audio, cfg, timeout=thresholds.max_response_s * 3)
+        if rpc == "Recognize":
+            result = client.recognize(riva, audio, cfg, timeout=thresholds.max_response_s * 3)
+            seconds, results = result.seconds, len(result.response.results)
+        else:
+            started = time.monotonic()
+            streamed = client.stream(riva, audio, cfg, chunk_ms=100, interim=False,
+                                     timeout=thresholds.max_response_s * 3 + audio.duration_s)
+            seconds, results = time.monotonic() - started, len(streamed.finals)
     except grpc.RpcError as exc:
-        pytest.fail(f"the first Recognize ({utt.id}) failed with {exc.code().name}: {exc.details()}: health and "
+        pytest.fail(f"the first {rpc} ({utt.id}) failed with {exc.code().name}: {exc.details()}: health and "
                     "the model list said ready, inference did not")
-    record_figure("ready.first_inference", round(result.seconds, 3), "s", results=len(result.response.results))
+    record_figure("ready.first_inference", round(seconds, 3), "s", results=results, rpc=rpc)
 
 
 # What a healthy riva-speech container prints (NVIDIA's start-riva; riva_server's glog lines): recorded when

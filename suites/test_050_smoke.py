@@ -20,7 +20,7 @@ def _call(what, fn, *args, **kwargs):
         pytest.fail(f"{what} failed with {exc.code().name}: {exc.details()}")
 
 
-def test_recognize(riva, smoke_clip, settings, thresholds, record_figure):
+def test_recognize(riva, needs_offline, smoke_clip, settings, thresholds, record_figure):
     utt, audio = smoke_clip
     cfg = client.config(audio, utt.lang or settings.language_code, model=settings.model_name or "")
     result = _call("Recognize", client.recognize, riva, audio, cfg, timeout=thresholds.max_response_s * 3)
@@ -35,7 +35,7 @@ def test_recognize(riva, smoke_clip, settings, thresholds, record_figure):
         f"bound {thresholds.max_response_s} s")
 
 
-def test_streaming_recognize(riva, smoke_clip, settings, thresholds, record_figure, chunk_ms):
+def test_streaming_recognize(riva, needs_online, smoke_clip, settings, thresholds, record_figure, chunk_ms):
     utt, audio = smoke_clip
     cfg = client.config(audio, utt.lang or settings.language_code, model=settings.model_name or "")
     result = _call("StreamingRecognize", client.stream, riva, audio, cfg, chunk_ms=chunk_ms, interim=True,
@@ -53,7 +53,8 @@ def test_streaming_recognize(riva, smoke_clip, settings, thresholds, record_figu
         f"the final came {final_after_last_chunk:.2f} s after the last chunk, bound {thresholds.max_response_s} s")
 
 
-def test_http_transcription_agrees_with_grpc(deployment, riva, smoke_clip, settings, thresholds, record_figure):
+def test_http_transcription_agrees_with_grpc(deployment, riva, needs_offline, smoke_clip, settings, thresholds,
+                                             record_figure):
     """A NIM's POST /v1/audio/transcriptions of the smoke clip: within the WER bound, and agreeing with its gRPC
     Recognize (one model behind both APIs)."""
     if not deployment.nim_http:
@@ -61,8 +62,8 @@ def test_http_transcription_agrees_with_grpc(deployment, riva, smoke_clip, setti
     utt, audio = smoke_clip
     lang = utt.lang or settings.language_code
     try:
-        heard = nim.transcribe(deployment.nim_http, utt.path.read_bytes(), utt.id, lang,
-                               timeout=thresholds.max_response_s * 3, model=settings.model_name)
+        heard = nim.transcribe(deployment.nim_http, utt.path.read_bytes(), utt.id, lang,  # by language: NIM's HTTP
+                               timeout=thresholds.max_response_s * 3)  # names models otherwise than gRPC does
     except (nim.NimError, requests.RequestException) as exc:
         pytest.fail(f"{exc}: check the NIM's log, and that RIVA__NIM_HTTP is its HTTP port")
     cfg = client.config(audio, lang, model=settings.model_name or "")
@@ -84,7 +85,7 @@ def test_http_transcription_agrees_with_grpc(deployment, riva, smoke_clip, setti
 COUNTED_REQUESTS = 3
 
 
-def test_triton_counts_the_requests(riva, smoke_clip, settings, thresholds, record_figure):
+def test_triton_counts_the_requests(riva, needs_offline, smoke_clip, settings, thresholds, record_figure):
     """Triton's request counters grow by at least the Recognize calls that answered: the metrics are this
     deployment's, and Riva's API reaches Triton for each of them."""
     url = triton_metrics.metrics_url(settings)

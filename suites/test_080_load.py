@@ -27,6 +27,7 @@ def load_run(request, settings, plan):
     try:
         deployment = request.getfixturevalue("deployment")
         request.getfixturevalue("riva")
+        request.getfixturevalue("needs_online")  # locust's users stream
     except pytest.skip.Exception:
         if plan.dry_run:  # the deployment was planned; so is the load run
             plan.run(_argv(settings.grpc_address, settings)[0])

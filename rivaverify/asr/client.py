@@ -45,6 +45,20 @@ def list_models(a: riva.client.Auth, timeout: float = 10) -> dict[str, dict[str,
     return {c.model_name: dict(c.parameters) for c in resp.model_config}
 
 
+def served_types(models: dict[str, dict[str, str]], language_code: str, model: str = "") -> set[str]:
+    """What the listed models of the language (or the model asked for) serve: "offline" (Recognize), "online"
+    (StreamingRecognize). A deployment may serve one only (a NIM's mode=str or mode=ofl profile); a listing that
+    states no type is taken to serve both."""
+    found = set()
+    for name, params in models.items():
+        if model and name != model:
+            continue
+        if language_code and params.get("language_code", language_code).lower() != language_code.lower():
+            continue
+        found |= {params["type"]} if params.get("type") in ("offline", "online") else {"offline", "online"}
+    return found or {"offline", "online"}
+
+
 def server_chunk_ms(models: dict[str, dict[str, str]], language_code: str, model: str = "") -> float | None:
     """The streaming model's server chunk, ms: `chunk_size` (seconds, riva-build's --chunk_size) among the
     parameters of the online model asked for, as GetRivaSpeechRecognitionConfig lists them (or as
