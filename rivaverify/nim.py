@@ -12,6 +12,7 @@ import requests
 
 from rivaverify.gpu_requirements import NIM_OPEN_FILES
 from rivaverify.readiness import Check
+from rivaverify.shim import model_repository_values
 
 HTTP_PORT, GRPC_PORT = 9000, 50051  # NIM_HTTP_API_PORT, NIM_GRPC_API_PORT defaults
 CACHE_IN_CONTAINER = "/opt/nim/.cache"  # NIM_CACHE_PATH's default
@@ -99,15 +100,32 @@ def cache_problem(folder: Path, uid: int = CACHE_UID) -> str | None:
     return None
 
 
-def repository_in_cache(folder: Path, depth: int = 5) -> Path | None:
-    """The Triton model repository a NIM deployed into its cache: the first folder (breadth first, `depth` levels
-    down) holding model folders with a config.pbtxt. Where a NIM puts it is not documented, so it is searched for."""
-    level = [folder] if folder.is_dir() else []
+def repositories_in_cache(folder: Path, depth: int = 5) -> list[Path]:
+    """The Triton model repositories a NIM deployed into its cache (one per profile it ran): folders, `depth`
+    levels down at most, holding model folders with a config.pbtxt. Where a NIM puts them is not documented, so they
+    are searched for."""
+    found, level = [], [folder] if folder.is_dir() else []
     for _ in range(depth):
+        below = []
         for d in level:
-            if any((m / "config.pbtxt").is_file() for m in d.iterdir() if m.is_dir()):
-                return d
-        level = sorted(c for d in level for c in d.iterdir() if c.is_dir() and not c.is_symlink())
+            children = sorted(c for c in d.iterdir() if c.is_dir() and not c.is_symlink())
+            if any((c / "config.pbtxt").is_file() for c in children):
+                found.append(d)
+            else:
+                below += children
+        level = below
+    return sorted(found)
+
+
+def served_repository(argvs: list[list[str]], cache: Path) -> Path | None:
+    """The cache's repository the NIM's tritonserver serves, from its argv (--model-repository): a path inside the
+    container (/opt/nim/.cache/...) is that path under the host's cache folder. None when no argv names one."""
+    for argv in argvs:
+        for value in model_repository_values(argv):
+            inside = Path(value)
+            if inside.is_relative_to(CACHE_IN_CONTAINER):
+                return cache / inside.relative_to(CACHE_IN_CONTAINER)
+            return inside
     return None
 
 
