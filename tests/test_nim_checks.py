@@ -74,14 +74,23 @@ def test_the_profile_a_log_names():
     assert nim.profile_named("INFO:inference:Riva gRPC Server is READY\n") is None
 
 
-def test_the_repository_in_a_cache_is_found_where_the_nim_put_it(tmp_path):
-    assert nim.repository_in_cache(tmp_path / "none") is None
-    repo = tmp_path / "ngc" / "hub" / "models--nim--parakeet" / "models"
-    (repo / "asr-bls-ensemble" / "1").mkdir(parents=True)
-    (repo / "asr-bls-ensemble" / "config.pbtxt").write_text('name: "asr-bls-ensemble"\n')
+def test_the_repositories_in_a_cache_are_found_where_the_nim_put_them(tmp_path):
+    assert nim.repositories_in_cache(tmp_path / "none") == []
+    repos = [tmp_path / "ngc" / "hub" / f"models--nim--parakeet-{mode}" / "models" for mode in ("ofl", "str")]
+    for repo in repos:
+        (repo / "asr-bls-ensemble" / "1").mkdir(parents=True)
+        (repo / "asr-bls-ensemble" / "config.pbtxt").write_text('name: "asr-bls-ensemble"\n')
     (tmp_path / "ngc" / "hub" / "locks").mkdir()
-    assert nim.repository_in_cache(tmp_path) == repo
+    assert nim.repositories_in_cache(tmp_path) == repos  # one per profile the NIM ran
     assert nim.cache_filled(tmp_path) and not nim.cache_filled(tmp_path / "none")
+
+
+def test_the_repository_served_is_the_one_tritonservers_argv_names(tmp_path):
+    """In a container the path is under /opt/nim/.cache: the same folder under the host's cache."""
+    argv = ["tritonserver", "--model-repository=/opt/nim/.cache/riva-lite/7e2eb7/models", "--http-port=8000"]
+    assert nim.served_repository([argv], tmp_path) == tmp_path / "riva-lite" / "7e2eb7" / "models"
+    assert nim.served_repository([["tritonserver", "--model-repository", "/srv/c/m"]], tmp_path) == Path("/srv/c/m")
+    assert nim.served_repository([["tritonserver", "--http-port=8000"]], tmp_path) is None
 
 
 @pytest.mark.skipif(os.getuid() == 1000, reason="the NIM's own UID")
@@ -137,3 +146,15 @@ def test_the_realtime_contract_catches_what_is_wrong():
     late = session((4.5, {"type": COMPLETED, "transcript": ref, "is_last_result": True}))
     assert nim_realtime.problems(late, ref, 0.1, 2) == [
         "the last result came 3.50 s after the audio ended, bound 2 s"]
+
+
+def test_what_a_deployment_serves_follows_the_listed_types():
+    from rivaverify.asr.client import served_types
+
+    streaming_only = {
+        "parakeet-0.6b-en-US-asr-streaming-asr-bls-ensemble": {"type": "online", "language_code": "en-US"},
+        "parakeet-1.1b-de-DE-asr-offline": {"type": "offline", "language_code": "de-DE"}}
+    assert served_types(streaming_only, "en-US") == {"online"}
+    assert served_types(streaming_only, "de-DE") == {"offline"}
+    assert served_types({"m": {"language_code": "en-US"}}, "en-US") == {"offline", "online"}  # no type stated
+    assert served_types({}, "en-US") == {"offline", "online"}  # nothing listed: 040's listing check says so

@@ -37,7 +37,8 @@ def test_a_cold_start_fills_the_cache_and_a_warm_start_reuses_it(tmp_path, work_
     cold = Run(tmp_path / "cold", work_dir, env)
     result = cold.pytest("-m", "smoke")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert cold.state_of("030")["status"] == "skipped"  # the NIM fills its cache on this first start
+    assert cold.state_of("030")["status"] == "passed"  # the NIM, started, filled its cache with what it serves
+    assert str(tmp_path / "cache") in cold.state_of("030")["facts"]["model_repo"]
     figures = cold.state_of("040")["figures"]
     assert "nim.start_cold" in figures and [k for k in figures if k.startswith("ready.http")] == [
         "ready.http_live", "ready.http_ready"]
@@ -57,6 +58,18 @@ def test_a_cold_start_fills_the_cache_and_a_warm_start_reuses_it(tmp_path, work_
     assert "nim.start_warm" in warm.state_of("040")["figures"]
     assert KEY not in written(cold.reports, cold.state, warm.reports, warm.state)
     assert warm.leftovers() == []
+
+    # A streaming-only profile on the same cache: a second repository beside the first; 030 checks the one served,
+    # the Recognize checks skip (no offline model listed), 040's first inference is a stream.
+    streaming = Run(tmp_path / "str", work_dir, {**env, "RIVA__NIM_TAGS_SELECTOR": "name=whisper-tiny-en-us,mode=str"})
+    result = streaming.pytest("-m", "smoke", "-rs")
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    served = streaming.state_of("030")["facts"]["model_repo"]
+    assert served != warm.state_of("030")["facts"]["model_repo"] and served.startswith(str(tmp_path / "cache"))
+    assert streaming.state_of("040")["figures"]["ready.first_inference"]["rpc"] == "StreamingRecognize"
+    assert "lists no offline model for en-US" in result.stdout and "streaming.wer" in streaming.state_of("050")[
+        "figures"]
+    assert streaming.leftovers() == []
 
 
 def test_a_selector_no_profile_matches_fails_deploy_with_nims_error(tmp_path, work_dir):
