@@ -261,6 +261,11 @@ def _build_app(client: Any, deps: str, tag: str, k: str, log, context: bytes | N
     image = find(client, tag)
     if image is None or (image.labels or {}).get(KEY_LABEL) != k:
         raise RivaLiteError(f"docker build reported no error but {tag} is not on the engine with key {k}")
+    _tag_latest(image, tag)
+
+
+def _tag_latest(image: Any, tag: str) -> None:
+    """riva-lite:latest (riva-lite-nim:latest) names the image the last build or reuse made current."""
     repository = tag.rpartition(":")[0]
     if repository in (REPOSITORY, NIM_REPOSITORY):
         image.tag(repository, "latest")
@@ -278,12 +283,14 @@ def build(tag: str | None = None, client: Any = None, cache: Path | None = None,
         client = docker.from_env()
     if not force and is_current(client, tag):
         log(f"reusing the image {tag}")
+        _tag_latest(find(client, tag), tag)
         return tag
     _check_host()
     cache = cache or cache_dir()
     with _locked(cache):
         if not force and is_current(client, tag):  # another build finished while we waited
             log(f"reusing the image {tag}")
+            _tag_latest(find(client, tag), tag)
             return tag
         started = time.monotonic()
         deps = deps_image(client, cache, log, force_deps)
@@ -415,6 +422,7 @@ def build_nim(tag: str | None = None, client: Any = None, cache: Path | None = N
     current = (find(client, tag).labels or {}).get(KEY_LABEL) == k if find(client, tag) is not None else False
     if current and not force:
         log(f"reusing the image {tag}")
+        _tag_latest(find(client, tag), tag)
         return tag
     _check_host()
     cache = cache or cache_dir()
