@@ -107,10 +107,10 @@ def find(client: Any, tag: str) -> Any:
         return None
 
 
-def is_current(client: Any, tag: str) -> bool:
-    """Whether `tag` exists and was built from this recipe and these sources."""
+def is_current(client: Any, tag: str, k: str | None = None) -> bool:
+    """Whether `tag` exists and was built from this recipe and these sources (the key `k`, default key())."""
     existing = find(client, tag)
-    return existing is not None and (existing.labels or {}).get(KEY_LABEL) == key()
+    return existing is not None and (existing.labels or {}).get(KEY_LABEL) == (k or key())
 
 
 def _run(argv: list[str], log, env: dict[str, str] | None = None, what: str = "") -> None:
@@ -277,28 +277,39 @@ def build(tag: str | None = None, client: Any = None, cache: Path | None = None,
     `force`: build the app layer again; `force_deps`: the deps image too (with a fresh `cache`: a cold build)."""
     tag = tag or default_tag()
     k = key()
+    return _reuse_or_build(client, tag, k, force, cache, log,
+                           lambda c, cache: _build_app(c, deps_image(c, cache, log, force_deps), tag, k, log))
+
+
+def _reuse_or_build(client: Any, tag: str, k: str, force: bool, cache: Path | None, log, make: Any) -> str:
+    """`tag` when it is current (built with key `k`), else made by `make(client, cache)` under the cache's lock;
+    riva-lite[-nim]:latest names it either way, and the images it replaced go once nothing names them."""
     if client is None:
         import docker
 
         client = docker.from_env()
-    if not force and is_current(client, tag):
-        log(f"reusing the image {tag}")
-        _tag_latest(find(client, tag), tag)
+    if _reused(client, tag, k, force, log):
         return tag
     _check_host()
     cache = cache or cache_dir()
     with _locked(cache):
-        if not force and is_current(client, tag):  # another build finished while we waited
-            log(f"reusing the image {tag}")
-            _tag_latest(find(client, tag), tag)
+        if _reused(client, tag, k, force, log):  # another build finished while we waited
             return tag
         started = time.monotonic()
-        deps = deps_image(client, cache, log, force_deps)
-        replaced = {i.id for i in (find(client, tag), find(client, f"{REPOSITORY}:latest")) if i is not None}
-        _build_app(client, deps, tag, k, log)
+        latest = f"{tag.rpartition(':')[0]}:latest"
+        replaced = {i.id for i in (find(client, tag), find(client, latest)) if i is not None}
+        make(client, cache)
         _remove_untagged(client, replaced, log)
         log(f"built {tag} in {time.monotonic() - started:.0f} s")
     return tag
+
+
+def _reused(client: Any, tag: str, k: str, force: bool, log) -> bool:
+    if force or not is_current(client, tag, k):
+        return False
+    log(f"reusing the image {tag}")
+    _tag_latest(find(client, tag), tag)
+    return True
 
 
 def _remove_untagged(client: Any, ids: set[str], log) -> None:
@@ -415,23 +426,9 @@ def build_nim(tag: str | None = None, client: Any = None, cache: Path | None = N
     """riva-lite-nim:<key>, a docker build on the classic deps image (made when missing); reused when current."""
     tag = tag or f"{NIM_REPOSITORY}:{nim_key()}"
     k = nim_key()
-    if client is None:
-        import docker
 
-        client = docker.from_env()
-    current = (find(client, tag).labels or {}).get(KEY_LABEL) == k if find(client, tag) is not None else False
-    if current and not force:
-        log(f"reusing the image {tag}")
-        _tag_latest(find(client, tag), tag)
-        return tag
-    _check_host()
-    cache = cache or cache_dir()
-    with _locked(cache):
-        started = time.monotonic()
-        deps = deps_image(client, cache, log)
-        wheels = nim_wheels(cache, log)
-        replaced = {i.id for i in (find(client, tag), find(client, f"{NIM_REPOSITORY}:latest")) if i is not None}
-        _build_app(client, deps, tag, k, log, context=_context(deps, k, wheels))
-        _remove_untagged(client, replaced, log)
-        log(f"built {tag} in {time.monotonic() - started:.0f} s")
-    return tag
+    def make(c: Any, cache: Path) -> None:
+        deps = deps_image(c, cache, log)
+        _build_app(c, deps, tag, k, log, context=_context(deps, k, nim_wheels(cache, log)))
+
+    return _reuse_or_build(client, tag, k, force, cache, log, make)
