@@ -78,7 +78,10 @@ def test_empty_cache_without_key_is_refused_with_the_next_step(tmp_path):
     out = run_nim(tmp_path, "nim", NGC_API_KEY=None)
     assert out.returncode == 1
     assert "NGC_API_KEY is not set" in out.stderr and "docker run -e NGC_API_KEY" in out.stderr
-    assert list((tmp_path / "cache").iterdir()) == []  # nothing half-written
+    assert not (tmp_path / "cache").exists()  # nothing half-written, not even the folder this start made
+    (tmp_path / "cache").mkdir()
+    assert run_nim(tmp_path, "nim", NGC_API_KEY=None).returncode == 1
+    assert list((tmp_path / "cache").iterdir()) == []  # a folder given empty stays
 
 
 def test_unwritable_cache_folder_is_refused(tmp_path):

@@ -99,11 +99,17 @@ def fill(cache: Path, profile: Profile, log=print) -> Path:
 def repository(cache: Path, profile: Profile, log=print) -> tuple[Path, bool]:
     """The profile's repository in the cache and whether it was reused; fills it (key required) when missing.
     Starts sharing a cache fill it one at a time (a lock per profile): the second one reuses the first's."""
+    made = not cache.exists()
     check_writable(cache)
     found = cached(cache, profile)
     if found:
         return found, True
-    check_key(cache, profile)
+    try:
+        check_key(cache, profile)
+    except NimError:
+        if made:  # refused: the folder this start made goes again
+            cache.rmdir()
+        raise
     lock = profile_dir(cache, profile).with_name(f".{profile.id}.lock")
     lock.parent.mkdir(parents=True, exist_ok=True)
     with open(lock, "w") as f:
