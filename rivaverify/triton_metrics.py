@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rivaverify import nim
 from rivaverify.gateway.metrics import parse_metrics
 from rivaverify.gpu_requirements import is_nim
 from rivaverify.settings import Flavor, Settings, Target
@@ -28,7 +29,6 @@ COUNTERS = {
 # (docs.nvidia.com/nim/riva/asr/latest/observability.html: gpu_memory_used_bytes, gpu_utilization 0.0-1.0).
 GAUGES = {"gpu_memory_used_bytes": ("nv_gpu_memory_used_bytes", "gpu_memory_used_bytes"),
           "gpu_utilization": ("nv_gpu_utilization", "gpu_utilization")}
-NIM_HTTP_PORT = 9000  # NIM_HTTP_API_PORT's default; NIM serves its metrics at /v1/metrics there
 # Phases that send bad input on purpose: failures may grow there.
 BAD_INPUT_PHASES = frozenset({"060"})
 # Phases whose tests send ASR requests to the deployment (040: one inference; 070: through the gateway).
@@ -51,10 +51,10 @@ def metrics_url(settings: Settings) -> str:
     if settings.metrics_url:
         return settings.metrics_url
     if settings.flavor == Flavor.nim:
-        return f"http://{settings.nim_http_address}/v1/metrics"
+        return f"{nim.base_url(settings.nim_http_address)}/v1/metrics"
     host = "127.0.0.1" if settings.target == Target.local else settings.grpc_host
     if is_nim(settings.image):
-        return f"http://{host}:{NIM_HTTP_PORT}/v1/metrics"
+        return f"http://{host}:{nim.HTTP_PORT}/v1/metrics"  # a NIM serves its metrics on its HTTP port
     return f"http://{host}:{settings.triton_metrics_port}/metrics"
 
 

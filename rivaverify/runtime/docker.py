@@ -27,7 +27,8 @@ from rivaverify.runtime.base import ExecResult, LaunchSpec, Proc, Runtime
 LABEL = "riva-verify"  # every container this runtime starts carries it
 RUN_LABEL = "riva-verify.run"  # and the run's id, so a test can find what a run left behind
 SHIM_MOUNT = "/opt/riva-verify/shim"
-RIVA_PORTS = {"riva": 50051, "triton_http": 8000, "triton_grpc": 8001, "triton_metrics": 8002, "nim_http": 9000}
+RIVA_PORTS = {"riva": 50051, "triton_http": 8000, "triton_grpc": 8001, "triton_metrics": 8002,
+              "nim_http": nim.HTTP_PORT}
 QUICKSTART_ULIMITS = {"memlock": (-1, -1), "stack": (67108864, 67108864)}  # riva_start.sh's --ulimit flags
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 MEMLOCK_REFUSED = "error setting rlimit type 8"  # RLIMIT_MEMLOCK, from runc
