@@ -150,32 +150,21 @@ class Converted:
                 "seconds": self.seconds, "logs": self.logs}
 
 
-def _device_requests(client: Any, gpus: str) -> list | None:
-    from docker.types import DeviceRequest
-
-    if gpus == "none":
-        return None
-    if gpus == "auto":
-        runtimes = (client.info() or {}).get("Runtimes") or {}
-        return [DeviceRequest(count=-1, capabilities=[["gpu"]])] if "nvidia" in runtimes else None
-    if gpus == "all":
-        return [DeviceRequest(count=-1, capabilities=[["gpu"]])]
-    return [DeviceRequest(device_ids=gpus.split(","), capabilities=[["gpu"]])]
-
-
 def _run_step(client: Any, req: ConvertRequest, step: str, log_path: Path, log: Callable[[str], None]) -> str:
     """One step in its own container; its output written to log_path; the container removed after."""
     from docker.types import Mount
+
+    from rivaverify.runtime.docker import device_requests
 
     owner = f"{os.getuid()}:{os.getgid()}"
     script = f"trap 'chown -R {owner} {DATA}' EXIT; set -e; {steps(req)[step]}"
     env = {KEY_ENV: req.key} if req.key else {}
     mounts = [Mount(RIVA_DIR, str(req.riva.parent.resolve()), type="bind", read_only=True),
               Mount(DATA, str(req.out_dir.resolve()), type="bind")]
+    gpus = device_requests(req.gpus, "nvidia" in ((client.info() or {}).get("Runtimes") or {}))
     log(f"{step}: {' '.join(docker_argv(req, step))}")
     container = client.containers.run(req.image, ["sh", "-c", script], environment=env, mounts=mounts,
-                                      device_requests=_device_requests(client, req.gpus), detach=True,
-                                      labels={"riva-verify.convert": step})
+                                      device_requests=gpus, detach=True, labels={"riva-verify.convert": step})
     try:
         try:
             status = container.wait(timeout=req.timeout_s).get("StatusCode", -1)

@@ -115,9 +115,21 @@ def image_path(image_env: list[str] | None) -> str:
     return DEFAULT_PATH
 
 
+def device_requests(gpus: str, gpu_runtime: bool) -> list | None:
+    """RIVA__DOCKER_GPUS as the SDK's device requests: all, device ids "0,1", none, or auto (all when the engine
+    has the NVIDIA runtime)."""
+    from docker.types import DeviceRequest
+
+    if gpus == "all" or (gpus == "auto" and gpu_runtime):
+        return [DeviceRequest(count=-1, capabilities=[["gpu"]])]
+    if gpus not in ("auto", "none"):
+        return [DeviceRequest(device_ids=gpus.split(","), capabilities=[["gpu"]])]
+    return None
+
+
 def run_kwargs(spec: ContainerSpec, image_env: list[str] | None, gpu_runtime: bool) -> dict[str, Any]:
     """containers.run() keyword arguments for `spec` (the `docker run` flags above)."""
-    from docker.types import DeviceRequest, Mount, Ulimit
+    from docker.types import Mount, Ulimit
 
     env = dict(spec.env)
     mounts = []
@@ -126,18 +138,12 @@ def run_kwargs(spec: ContainerSpec, image_env: list[str] | None, gpu_runtime: bo
     if spec.shim_dir is not None:
         mounts.append(Mount(SHIM_MOUNT, str(spec.shim_dir), type="bind", read_only=True))
         env["PATH"] = f"{SHIM_MOUNT}/bin:{env.get('PATH') or image_path(image_env)}"
-    gpus = spec.gpus
-    requests = []
-    if gpus == "all" or (gpus == "auto" and gpu_runtime):
-        requests = [DeviceRequest(count=-1, capabilities=[["gpu"]])]
-    elif gpus not in ("auto", "none"):
-        requests = [DeviceRequest(device_ids=gpus.split(","), capabilities=[["gpu"]])]
     ports = {f"{RIVA_PORTS[name]}/tcp": (spec.bind_host, port) for name, port in spec.ports.items()
              if name in RIVA_PORTS}
     return {
         "image": spec.image, "command": spec.argv or None, "name": spec.name, "labels": spec.labels,
         "environment": env, "detach": True, "init": spec.init, "ports": ports, "mounts": mounts,
-        "shm_size": spec.shm_size, "device_requests": requests or None,
+        "shm_size": spec.shm_size, "device_requests": device_requests(spec.gpus, gpu_runtime),
         "ulimits": [Ulimit(name=name, soft=soft, hard=hard) for name, (soft, hard) in spec.ulimits.items()],
     }
 
