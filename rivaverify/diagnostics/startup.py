@@ -1,0 +1,135 @@
+"""Signatures of a start that fails: the launcher, models that do not load, GPU and container, NGC and NIM."""
+
+from __future__ import annotations
+
+from rivaverify.diagnostics.catalogue import WARN, sig
+
+GH = "https://github.com/"
+NIM_DEBUG = "https://docs.nvidia.com/nim/riva/asr/latest/debugging-guide.html"
+
+STARTUP = (
+    sig("no-model-repository", r"--model-repository must be specified",
+        "start-riva started tritonserver without --model-repository (the launcher bug of riva-speech 2.15-2.19).",
+        "tritonserver started without --model-repository: the shim is not first on PATH. Put the DIR/bin of "
+        "`rivaverify shim install DIR --model-repository REPO` first on PATH (docker: mount it read-only "
+        "and overlay PATH), or run with the shim enabled (RIVA__SHIM=true)",
+        "Triton's own check (server.cc); deployment notes quoting it (code index id 33448218787)",
+        "error: creating server: Invalid argument - --model-repository must be specified"),
+    sig("engine-other-gpu", r"engine plan file is generated on an incompatible device|Invalid TensorRT engine",
+        "The TensorRT engines were built on another GPU than this one.",
+        "the TensorRT engines were built on another GPU (in `expecting compute X got compute Y`, X is this GPU, Y "
+        "the one they were built on; often a repository cached from an H100 run on a T4): riva-deploy the .rmir "
+        "again on this GPU (`riva-deploy -f MODEL.rmir /data/models`), or stage a repository built for it",
+        GH + "NVIDIA/TensorRT/issues/564",
+        "The engine plan file is generated on an incompatible device, expecting compute 6.1 got compute 7.5, "
+        "please rebuild."),
+    sig("engine-other-tensorrt", r"engine plan file is not compatible with this version of TensorRT",
+        "The engines were built with another TensorRT than the server's (an image upgraded, engines kept).",
+        "the engines were built with another TensorRT (the image was upgraded, the engines kept): riva-deploy the "
+        ".rmir again with this image",
+        GH + "triton-inference-server/server/issues/317",
+        "E0530 23:11:46.299486 1 logging.cc:43] The engine plan file is not compatible with this version of "
+        "TensorRT, expecting library version 5.1.2 got 5.1.5, please rebuild."),
+    sig("engine-other-device", r"Using an engine plan file across different models of devices is not recommended",
+        "The engines were built on another model of GPU: they run, but figures are not comparable.",
+        "the engines were built on another model of GPU: they run, but latency and capacity figures are not "
+        "comparable; riva-deploy on this GPU model for figures that are",
+        "TensorRT's runtime warning (NVIDIA/TensorRT)",
+        "Using an engine plan file across different models of devices is not recommended and is likely to affect "
+        "performance or even cause errors.", in_logs=WARN),
+    sig("onnx-ir-too-new", r"Unsupported model IR version: \d+, max supported IR version: \d+"
+        r"|Opset \d+ is under development",
+        "An ONNX model was exported with a newer onnx (IR version or opset) than the server's onnxruntime reads.",
+        "export the model with the onnx the image supports (Riva 2.13/2.14: onnx 1.13.0 before nemo2riva) or a "
+        "lower --onnx_opset, or build a TensorRT engine instead (riva-build without --nn.use_onnx_runtime)",
+        GH + "nvidia-riva/nemo2riva/issues/36",
+        "UNAVAILABLE: Internal: onnx runtime error 1: Load model from /data/models/streaming/1/model.onnx failed "
+        ":... Unsupported model IR version: 9, max supported IR version: 8"),
+    sig("missing-library",
+        r"unable to load shared library|GLIBCXX_[\d.]+'? not found|cannot open shared object file",
+        "A backend needs a shared library the container lacks or has too old (e.g. an L4T image on another "
+        "JetPack).",
+        "use the image built for this platform (Jetson: the riva-speech L4T image for this JetPack; "
+        "`cat /etc/nv_tegra_release`), or install the library the line names",
+        GH + "dusty-nv/jetson-containers/issues/450",
+        "failed to load 'tts_postprocessor-English-US' version 1: Not found: unable to load shared library: "
+        "/lib/aarch64-linux-gnu/libstdc++.so.6: version `GLIBCXX_3.4.29' not found"),
+    sig("ensemble-dependency",
+        r"ensemble '(?P<ensemble>[^']+)' depends on '(?P<model>[^']+)' which has no loaded version",
+        "An ensemble failed because a model under it did not load.",
+        "the model {model} did not load, and the ensemble {ensemble} fails because of it: read {model}'s own load "
+        "error in the Triton log (`failed to load '{model}'`) and fix {model}, not the ensemble",
+        GH + "dusty-nv/jetson-containers/issues/450",
+        "Invalid argument: ensemble 'conformer-en-US-asr-streaming' depends on "
+        "'riva-trt-conformer-en-US-asr-streaming-am-streaming' which has no loaded version"),
+    sig("model-unavailable",
+        r"^\|\s*(?P<model>[^|\s][^|]*?)\s*\|\s*\d+\s*\|\s*UNAVAILABLE:?\s*(?P<reason>[^|]*)",
+        "Triton's model table lists a model it could not load, with its reason.",
+        "the model {model} is UNAVAILABLE: {reason} (read the rest of the reason in its table row and its "
+        "`failed to load` line)",
+        GH + "aws/sagemaker-python-sdk/issues/2801",
+        "| pre_multi_skin         | 1       | UNAVAILABLE: Internal: Unable to initialize shared memory key ..."),
+    sig("model-load-failed", r"failed to load all models|failed to load '",
+        "A model failed to load.",
+        "a model failed to load: run phase 030 (`pytest suites/ -m modelrepo`) and read the model's load "
+        "error in the Triton log (the line with \"failed to load\")",
+        GH + "nvidia-riva/nemo2riva/issues/38",
+        "E0304 06:27:44.583484 102 model_lifecycle.cc:596] failed to load 'riva-onnx-fastpitch_encoder-Jaz_v1' "
+        "version 1: Internal: onnx runtime error 1: ..."),
+    sig("cuda-driver-too-old", r"CUDA driver version is insufficient for CUDA runtime version",
+        "The NVIDIA driver is older than the CUDA the image was built with.",
+        "the NVIDIA driver is older than the image's CUDA needs: `nvidia-smi` shows the driver; upgrade it to the "
+        "image's minimum (its release notes) or use an image built for this driver", GH +
+        "dusty-nv/jetson-containers/issues/450",
+        "Unable to allocate pinned system memory, pinned memory pool will not be available: CUDA driver version is "
+        "insufficient for CUDA runtime version", gpu_only=True),
+    sig("container-cli-requirement", r"nvidia-container-cli: requirement error",
+        "The host driver is older than the image's CUDA: the container toolkit refused to start it.",
+        "upgrade the host's NVIDIA driver to one that supports the CUDA the condition names (`nvidia-smi` shows "
+        "the driver's CUDA version), or use an image built for an older CUDA",
+        GH + "NVIDIA/nvidia-docker/issues/1442",
+        "nvidia-container-cli: requirement error: unsatisfied condition: cuda>=11.0, please update your driver to a "
+        "newer version, or use an earlier cuda container: unknown."),
+    sig("nvml-failed", r"Failed to initialize NVML|nvml error",
+        "The NVIDIA driver's user library and kernel module disagree (often a driver upgraded without a reboot).",
+        "reboot the host (or reload the nvidia kernel modules) after a driver upgrade; `nvidia-smi` on the host "
+        "must work before any container can use the GPU",
+        GH + "NVIDIA/nvidia-container-toolkit/issues/394",
+        "nvidia-container-cli: initialization error: nvml error: driver/library version mismatch: unknown."),
+    sig("kind-gpu-no-gpu", r"has kind KIND_GPU but (no GPUs are available|server does not support GPUs)",
+        "A model asks for a GPU and tritonserver sees none.",
+        "a model asks for a GPU (instance_group KIND_GPU) and tritonserver sees none: give the container GPUs "
+        "(`docker run --gpus`, RIVA__DOCKER_GPUS; the NVIDIA Container Toolkit), and check `nvidia-smi` inside it",
+        GH + "dusty-nv/jetson-containers/issues/450",
+        "instance group spectrogram_chunker-English-US_0 of model spectrogram_chunker-English-US has kind KIND_GPU "
+        "but no GPUs are available"),
+    sig("no-gpu", r"no CUDA-capable device|CUDA_ERROR_NO_DEVICE|could not select device driver|NVIDIA driver.*not",
+        "No usable GPU is visible.",
+        "no usable GPU: check `nvidia-smi` on the host and the NVIDIA Container Toolkit for containers",
+        "CUDA's and Docker's wording (NVIDIA Container Toolkit documentation)",
+        "docker: Error response from daemon: could not select device driver \"\" with capabilities: [[gpu]].",
+        gpu_only=True),
+    sig("python-backend-import", r"ModuleNotFoundError|No module named",
+        "A Python-backend model imports a module its Python lacks.",
+        "a Python-backend model misses a module: install it where the backend stub's python3 finds it",
+        "Python's wording", "ModuleNotFoundError: No module named 'numpy'"),
+    sig("frames-mismatch", r"Frames expected \d+ got \d+",
+        "The pipeline was built with a --ms_per_timestep that does not match the acoustic model.",
+        "the pipeline was built with a --ms_per_timestep that does not match the acoustic model (40 for Conformer, "
+        "80 for Parakeet/FastConformer): riva-build again with the model's value, then riva-deploy",
+        "RIVA-FACTS (operators' signatures)", "Frames expected 51 got 101"),
+    sig("nim-profile-not-found", r"NIMProfileIDNotFound|Could not match a profile in manifest",
+        "NIM_TAGS_SELECTOR (or NIM_MODEL_PROFILE) matches no profile of this NIM for this GPU.",
+        "NIM_TAGS_SELECTOR matches no profile of this NIM for this GPU: list them (`docker run --rm -e "
+        "NGC_API_KEY IMAGE list-model-profiles`) and pick one: for the suite RIVA__NIM_TAGS_SELECTOR="
+        "name=...,mode=ofl|str (passed to the NIM as NIM_TAGS_SELECTOR), by hand `docker run -e "
+        "NIM_TAGS_SELECTOR=name=...,mode=ofl|str`; or leave it unset for automatic selection",
+        "a user's note (code index id 57374222433); " + GH + "NVIDIA-AI-Blueprints/nemotron-voice-agent/pull/89",
+        "NIMProfileIDNotFound — no matching profile"),
+    sig("ngc-auth", r"Authentication Error|\b401 Unauthorized|\b403 Forbidden",
+        "NGC refused the model download: no valid NGC_API_KEY in the container.",
+        "NGC refused the model download: NGC_API_KEY must be in the container's environment, a valid key with "
+        "access to the model: for the suite set RIVA__NGC_API_KEY (or NGC_API_KEY), which it passes in; by hand "
+        "`docker run -e NGC_API_KEY` (`docker login nvcr.io` covers the image, not the model)",
+        GH + "NVIDIA/NemoClaw/issues/3333", "model manifest download returns Authentication Error"),
+)
