@@ -60,7 +60,8 @@ def test_each_broken_rule_is_named():
     back = problems(run([("language processing", 3.0), ("what is natural", 2.9)]))
     assert "clip.wav: audio_processed of the finals goes back: [3.0, 2.9]" in back
     [lost] = problems(run([("what is", 1.0), ("processing", 3.0)]))
-    assert lost.startswith("clip.wav: 2 words lost ['natural', 'language']")
+    assert lost.startswith("clip.wav: between finals 1 and 2 ('what is' | 'processing'): 2 words lost "
+                           "['natural', 'language']")
 
 
 def test_what_a_healthy_riva_varies_in_is_not_a_problem():
@@ -71,3 +72,12 @@ def test_what_a_healthy_riva_varies_in_is_not_a_problem():
     unpaired = run([(TEXT, 3.0)], per_chunk=False)
     assert problems(unpaired) == [] and unpaired.timing.pairing != "per chunk"
     assert "pairs them one to one" in unpaired.timing.flags[0]
+
+
+def test_the_streaming_models_own_misses_keep_the_contract():
+    """A healthy Riva's streaming model hears otherwise than its offline one: a word missed at the start or inside
+    an utterance, words substituted. The streaming WER judges those, not the contract."""
+    assert problems(run([("is natural language processing", 3.0)])) == []
+    assert problems(run([("what is neutral language processes", 3.0)])) == []
+    assert problems(run([("what is natural", 1.5), ("language processes", 3.0)])) == []
+    assert problems(run([("what is natural language", 2.0), ("processing processing", 3.0)])) == []

@@ -7,16 +7,20 @@ from rivaverify.asr import segments
 from rivaverify.asr.streams import StreamRun
 
 AUDIO_SLACK_S = 0.05  # beyond one chunk, what audio_processed may exceed the audio sent by
+INTERIM_FROM_S = 2.0  # a clip this long gets interim results while it is sent (Riva's partials come per chunk)
 
 
 def stream_problems(s: StreamRun, offline_text: str, reference: str, chunk_s: float) -> list[str]:
-    """Config first, interim results while audio is sent (clips of 2 s and more), finals that neither repeat
-    words across a boundary (beyond what `reference` says) nor lose or add words against `offline_text` (the
-    clip's Recognize transcript), in audio order, none claiming more audio than was sent (one server chunk of
-    slack). Not checked, because a healthy Riva varies: the last final's audio_processed against the clip's
-    length (Riva counts whole server chunks, and endpointing may end the last utterance before a trailing
-    silence), and responses paired one to one with chunks (only when the client's chunk is the server's: the
-    pairing is reported, s.timing.pairing and flags)."""
+    """A final that comes and holds words, interim results while audio is sent (clips of 2 s and more), finals
+    that neither repeat words (across a boundary, or a phrase inside one, beyond what `reference` says) nor
+    lose or add words where one ends and the next begins against `offline_text` (the clip's Recognize
+    transcript), in audio order, none claiming more audio than was sent (one server chunk of slack).
+    Not checked, because a healthy Riva varies: the streaming model's own misrecognitions against the offline
+    one (a word missed or said otherwise inside an utterance or at the start: the streaming WER judges them),
+    the last final's audio_processed against the clip's length (Riva counts whole server chunks, and
+    endpointing may end the last utterance before a trailing silence), and responses paired one to one with
+    chunks (only when the client's chunk is the server's: the pairing is reported, s.timing.pairing and
+    flags)."""
     name = s.utterance.id
     if s.error:
         return [f"{name}: stream failed: {s.error}"]
@@ -24,7 +28,7 @@ def stream_problems(s: StreamRun, offline_text: str, reference: str, chunk_s: fl
     if not finals:
         return [f"{name}: no result with is_final"]
     problems = []
-    if s.audio.duration_s >= 2 and not [p for p in st.partials if p.chunks_sent < len(st.sent_at)]:
+    if s.audio.duration_s >= INTERIM_FROM_S and not [p for p in st.partials if p.chunks_sent < len(st.sent_at)]:
         problems.append(f"{name}: no interim result arrived while audio was being sent")
     texts = [f.transcript for f in finals]
     problems += [f"{name}: {r}" for r in segments.repeats(texts, reference or offline_text)]
