@@ -198,3 +198,10 @@ def test_nim_next_steps_name_the_suites_setting_and_the_containers_variable():
         assert "list-model-profiles" in text, text
     for text in (auth, rows["ngc-auth"]):
         assert "RIVA__NGC_API_KEY" in text and "-e NGC_API_KEY" in text, text
+
+
+def test_docs_signatures_is_generated_from_the_catalogue_and_exact():
+    from rivaverify.diagnostics.render import signatures_markdown
+
+    assert (ROOT / "docs" / "signatures.md").read_text() == signatures_markdown(), (
+        "docs/signatures.md differs from the catalogue: run `rivaverify signatures > docs/signatures.md`")

@@ -65,8 +65,8 @@ STARTUP = (
     sig("model-unavailable",
         r"^\|\s*(?P<model>[^|\s][^|]*?)\s*\|\s*\d+\s*\|\s*UNAVAILABLE:?\s*(?P<reason>[^|]*)",
         "Triton's model table lists a model it could not load, with its reason.",
-        "the model {model} is UNAVAILABLE: {reason} (read the rest of the reason in its table row and its "
-        "`failed to load` line)",
+        "the model {model} did not load: fix what the reason in its row names (a signature on the same line names a "
+        "known cause), then read its `failed to load '{model}'` line for the rest",
         GH + "aws/sagemaker-python-sdk/issues/2801",
         "| pre_multi_skin         | 1       | UNAVAILABLE: Internal: Unable to initialize shared memory key ..."),
     sig("model-load-failed", r"failed to load all models|failed to load '",

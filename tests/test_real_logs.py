@@ -1,0 +1,83 @@
+"""The catalogue held against logs people published from real deployments (tests/data/real-logs/INDEX.md): each
+log gives exactly the signatures its row expects, healthy ones no failure, and every signature is proven on a
+real line except the few no published log was found for yet (listed here, so a new log that covers one must
+update the list)."""
+
+from __future__ import annotations
+
+import re
+
+from rivaverify.diagnostics import SIGNATURES
+from rivaverify.diagnostics.render import exit_code
+from rivaverify.diagnostics.scan import scan
+from tests.conftest import ROOT
+
+LOGS = ROOT / "tests" / "data" / "real-logs"
+SOURCE = re.compile(r"https://\S+|code index id \d+")
+
+# Signatures whose wording is sourced (docs, Triton's code, RIVA-FACTS) but no published log line was found yet.
+NO_REAL_LOG_YET = {
+    "engine-other-gpu", "engine-other-device", "python-backend-import", "frames-mismatch", "ngc-auth", "no-gpu",
+    "triton-died-before-ready", "health-check-failed", "disk-full", "sequence-idle", "deadline-exceeded",
+    "s3-server-error", "critical-log-line", "model-load-failed",
+}
+
+
+def rows() -> list[dict[str, str]]:
+    out = []
+    for line in (LOGS / "INDEX.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0].endswith(".log"):
+            out.append(dict(zip(("file", "source", "kind", "shows", "expect"), cells, strict=True)))
+    return out
+
+
+def test_at_least_20_real_logs_each_indexed_with_a_source_and_a_cause():
+    indexed = {r["file"] for r in rows()}
+    assert indexed == {p.name for p in LOGS.glob("*.log")}, "every log has one INDEX row and every row a log"
+    assert len(indexed) >= 20
+    for r in rows():
+        assert SOURCE.search(r["source"]), f"{r['file']}: no source URL or index id: {r['source']}"
+        assert len(r["shows"]) > 20, f"{r['file']}: no cause or healthy verdict"
+
+
+def test_each_real_log_gives_exactly_the_signatures_its_row_expects():
+    for r in rows():
+        report = scan(open(LOGS / r["file"], "rb"), r["file"])
+        found = sorted({f.signature for f in report.findings})
+        expect = sorted(n.strip() for n in r["expect"].split(",") if n.strip() not in ("-", ""))
+        assert found == expect, f"{r['file']} (source {r['source']}): expected {expect}, found {found}"
+        if r["shows"].startswith("healthy"):
+            assert report.failures == [] and exit_code(report) == 0, f"{r['file']}: a healthy log raised a failure"
+        else:
+            assert exit_code(report) in (0, 1)
+
+
+def test_every_signature_is_proven_on_a_real_line_but_the_declared_gaps():
+    proven = {n.strip() for r in rows() for n in r["expect"].split(",")}
+    names = {s.name for s in SIGNATURES}
+    assert NO_REAL_LOG_YET <= names
+    assert names - proven == NO_REAL_LOG_YET, (
+        f"proven now, drop from NO_REAL_LOG_YET: {sorted(NO_REAL_LOG_YET & proven)}; "
+        f"neither proven nor declared: {sorted(names - proven - NO_REAL_LOG_YET)}")
+
+
+def test_each_signature_matches_its_own_example_and_names_a_cause_and_source():
+    for s in SIGNATURES:
+        assert s.pattern.search(s.example), f"{s.name}: its example line does not match it"
+        assert s.cause.endswith(".") and s.source and s.next_step, s.name
+
+
+def test_lines_that_must_not_alarm():
+    """A clean start's `No such container` (riva_start.sh removes an old container first), Triton's client asking
+    for status while Triton still loads (jetson-containers#450), a streaming-only NIM's fact."""
+    text = (b"Error response from daemon: No such container: riva-speech\n"
+            b"E0324 18:13:59.729030    21 model_registry.cc:286] error: unable to get server status: failed to "
+            b"connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:8001: Failed to connect to remote host: "
+            b"Connection refused\n"
+            b"WARNING:riva_http_server:No Offline ASR models found\n")
+    import io
+
+    report = scan(io.BytesIO(text), "clean start")
+    assert report.failures == [], [(f.signature, f.line) for f in report.failures]
+    assert [f.signature for f in report.warnings] == ["no-offline-models"]
