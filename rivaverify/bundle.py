@@ -1,4 +1,5 @@
-"""Support bundle: logs, state, plan, redacted environment and settings, system facts, in one .tar.gz."""
+"""Support bundle: logs, state, plan, redacted environment and settings, system facts, each log's diagnosis
+(diagnosis.txt), in one .tar.gz."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from rivaverify.diagnostics import redact_mapping, redact_text
+from rivaverify.diagnostics.render import to_text
+from rivaverify.diagnostics.scan import scan
 
 SYSTEM_COMMANDS = (
     ("uname -a", ["uname", "-a"]),
@@ -66,10 +69,16 @@ def make_bundle(
         "settings.json": json.dumps(redact_mapping(dict(settings)), indent=2, default=str) + "\n",
         "system.txt": system_facts(),
     }
+    diagnoses = []
     for arcdir, root in include:
         for name, f in _files(arcdir, Path(root)):
             if not f.name.endswith(".tar.gz"):
                 texts[name] = f.read_bytes()[:MAX_FILE_BYTES].decode("utf-8", errors="replace")
+            if f.name.endswith(".log"):
+                with open(f, "rb") as stream:
+                    diagnoses.append(to_text(scan(stream, name)))
+    if diagnoses:  # what `rivaverify diagnose` says of each log, with the same catalogue
+        texts["diagnosis.txt"] = "\n\n".join(diagnoses) + "\n"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     with tarfile.open(tmp, "w:gz") as tar:

@@ -54,6 +54,8 @@ def test_failed_run_writes_a_bundle_without_any_planted_secret(suite_dir, monkey
             "reports/plan.json"} <= names
     assert "state/060.json" not in names
     assert "--model-repository must be specified" in next(t for n, t in texts.items() if n.endswith("riva.log"))
+    diagnosis = next(t for n, t in texts.items() if n.endswith("diagnosis.txt"))  # the one catalogue's verdict
+    assert "- no-model-repository at line 4:" in diagnosis and "the shim is not first on PATH" in diagnosis
     env = next(t for n, t in texts.items() if n.endswith("environment.txt"))
     assert "MY_SERVICE_TOKEN=***" in env and "PATH=" in env
     leaks = [(n, v) for n, t in texts.items() for v in PLANTED.values() if v in t]
