@@ -23,24 +23,31 @@ CURSOR_KEY = pytest.StashKey[LogCursor]()
 
 
 def log_tails(config: pytest.Config) -> dict[str, str]:
+    """The last lines of each deployment log this run wrote (a log an earlier run left says nothing of this one)."""
     logs = get_settings(config).reports_dir / "logs"
+    cursor = config.stash.get(CURSOR_KEY, None)
     if not logs.is_dir():
         return {}
     return {str(p): "\n".join(p.read_text(errors="replace").splitlines()[-TAIL_LINES:])
-            for p in sorted(logs.glob("*.log"))}
+            for p in sorted(logs.glob("*.log")) if cursor is None or cursor.this_run(p)}
 
 
 @pytest.hookimpl
 def pytest_riva_next_steps(config: pytest.Config, phase: Any, failures: list[dict[str, str]]) -> list[str]:
+    """The signatures found in the failures and in this run's deployment logs, each with its next step; then how
+    to diagnose a whole log that showed one."""
     steps = []
     gpu = needs_gpu(get_settings(config))
     sources = {"the failure": "\n".join(f["message"] for f in failures), **log_tails(config)}
-    seen = set()
+    seen, logs_with = set(), []
     for where, text in sources.items():
         for d in diagnose(text, log=where != "the failure", gpu=gpu, warnings=True):
+            if where != "the failure" and where not in logs_with:
+                logs_with.append(where)
             if d.signature not in seen:
                 seen.add(d.signature)
                 steps.append(f"{d.next_step} [seen in {where}: {d.line[:160]}]")
+    steps += [f"the whole log, with how far the start got: `rivaverify diagnose {w}`" for w in logs_with]
     return steps
 
 

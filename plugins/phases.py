@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from plugins.settings import get_settings
-from rivaverify.phases import PHASES, Phase, phase_of_path
+from rivaverify.phases import PHASES, Phase, fitting_steps, phase_of_path
 from rivaverify.state import now
 
 NOT_RUN = "not run: "
@@ -164,12 +164,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def next_steps(config: pytest.Config, rec: PhaseRecord) -> list[str]:
-    """Lines from other plugins (log signatures first), then the phase's own, then where to read."""
+    """Lines from other plugins (log signatures first), then the phase's own that fit the failure and the flavor,
+    then where to read."""
     steps: list[str] = []
     for lines in config.hook.pytest_riva_next_steps(config=config, phase=rec.phase, failures=rec.failures):
         steps.extend(line for line in lines or [] if line not in steps)
-    steps.extend(rec.phase.next_steps)
     settings = get_settings(config)
+    steps.extend(fitting_steps(rec.phase, rec.failures, str(getattr(settings.flavor, "value", settings.flavor))))
     steps.append(f"state: {settings.state_dir}/{rec.phase.order}.json; logs: {settings.reports_dir}/logs/")
     return steps
 

@@ -6,12 +6,29 @@ import re
 from dataclasses import dataclass, field
 
 
+class Step(str):
+    """A phase's next step. `when` (a regex on the failures' messages and test ids) names the failures it fits,
+    `flavors` the flavors it is for; a step without them fits every failure of its phase."""
+
+    when: re.Pattern[str] | None
+    flavors: tuple[str, ...]
+
+    def __new__(cls, text: str, when: str | None = None, flavors: tuple[str, ...] = ()) -> Step:
+        step = super().__new__(cls, text)
+        step.when = re.compile(when, re.IGNORECASE) if when else None
+        step.flavors = flavors
+        return step
+
+    def fits(self, failures: str, flavor: str) -> bool:
+        return (not self.flavors or flavor in self.flavors) and (self.when is None or bool(self.when.search(failures)))
+
+
 @dataclass(frozen=True)
 class Phase:
     order: str
     name: str
     title: str
-    next_steps: tuple[str, ...] = field(default=())
+    next_steps: tuple[str, ...] = field(default=())  # plain text fits every failure; a Step those it names
 
     @property
     def label(self) -> str:
@@ -21,8 +38,10 @@ class Phase:
 PHASES = (
     Phase("010", "preflight", "host facts: driver, GPU, Docker, RAM, disk, ports", (
         "the failed check above names the fact, the expected and the actual value",
-        "free RAM or disk, stop what holds the Riva/Triton ports (`ss -ltnp`), or pick another profile",
-        "GPU: `nvidia-smi` must list the GPU; containers need the NVIDIA Container Toolkit",
+        Step("free RAM or disk, or pick another profile (RIVA__PROFILE)", r"test_free_ram|test_free_disk"),
+        Step("stop what holds the Riva/Triton ports (`ss -ltnp` names it)", r"are taken|is held by"),
+        Step("GPU: `nvidia-smi` must list the GPU; containers need the NVIDIA Container Toolkit",
+             r"test_gpu|nvidia-smi|NVIDIA GPU|driver"),
     )),
     Phase("020", "artifact", "the staged model artifact", (
         "re-stage with `rivaverify stage` (it resumes and verifies)",
@@ -34,7 +53,10 @@ PHASES = (
     )),
     Phase("040", "deploy", "the shim, tritonserver's effective argv, readiness", (
         "read the server log (logs: on the last line; the failure signature above says what it means)",
-        "check the shim: `rivaverify shim install DIR --model-repository REPO --print`, DIR/bin first on PATH",
+        Step("check the shim: `rivaverify shim install DIR --model-repository REPO --print`, DIR/bin first on PATH",
+             r"shim|PATH|--model-repository|argv|cmdline", flavors=("classic",)),
+        Step("a NIM: `curl HOST:9000/v1/health/ready`, and its log's diagnosis: `rivaverify diagnose --container NAME`",
+             flavors=("nim",)),
         "the state file below records the readiness stage reached",
     )),
     Phase("050", "smoke", "one Recognize and one StreamingRecognize", (
@@ -53,6 +75,12 @@ PHASES = (
         "rerun by hand: locust -f suites/locustfile.py --host HOST:PORT --headless -u 4 -r 4 -t 20s",
     )),
 )
+
+def fitting_steps(phase: Phase, failures: list[dict[str, str]], flavor: str) -> list[str]:
+    """The phase's own next steps that fit these failures and this flavor."""
+    text = "\n".join(f"{f.get('nodeid', '')}\n{f.get('message', '')}" for f in failures)
+    return [str(s) for s in phase.next_steps if not isinstance(s, Step) or s.fits(text, flavor)]
+
 
 BY_ORDER = {p.order: p for p in PHASES}
 BY_NAME = {p.name: p for p in PHASES}

@@ -58,7 +58,8 @@ def test_failed_phase_stops_later_phases_with_reason_and_next_steps(suite_dir):
         "*riva-verify next steps*",
         "phase 040 deploy failed: assert False",
         "  not run because of it: 050 smoke, 060 production",
-        "  next step: *shim*",
+        "  next step: read the server log*",
+        "  next step: the state file below records the readiness stage reached",
         "  next step: state: state/040.json; logs: reports/logs/",
         "*not run: phase 040 deploy failed (test_040_deploy.py::test_deploy)*",
     ])

@@ -14,6 +14,10 @@ class LogCursor:
         self.offsets: dict[Path, int] = {}
         self.stale = {p: p.stat().st_mtime_ns for p in self._logs()}
 
+    def this_run(self, path: Path) -> bool:
+        """Whether `path` was written since the cursor was made (a log already there counts once rewritten)."""
+        return path not in self.stale or path.stat().st_mtime_ns != self.stale[path]
+
     def _logs(self) -> list[Path]:
         return sorted(self.folder.glob("*.log")) if self.folder.is_dir() else []
 
