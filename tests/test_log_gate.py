@@ -78,3 +78,12 @@ def test_a_failed_phase_keeps_its_own_failure(suite_dir):
     result = suite_dir.runpytest()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*next step: the server logged a critical error*"])
+
+
+def test_a_nim_whose_tritonserver_dies_after_ready_fails_a_passing_phase(suite_dir):
+    """NIM's wording (a published log, tests/data/real-logs/nim-nemotron-asr-ucx-segfault.log), not start-riva's."""
+    suite(suite_dir, "040", "deploy", line="tritonserver process has exited unexpectedly. Stopping container.")
+    suite(suite_dir, "050", "smoke")
+    result = suite_dir.runpytest()
+    result.assert_outcomes(passed=1, errors=1, skipped=1)
+    result.stdout.fnmatch_lines(["*- process-exited: tritonserver process has exited unexpectedly*"])

@@ -13,7 +13,8 @@ RUNTIME = (
         "tritonserver exited while it loaded the models.",
         "tritonserver exited while it loaded the models: read the lines above it; on a cached repository the "
         "usual cause is engines built on another GPU or TensorRT (riva-deploy again on this GPU with this image)",
-        "RIVA-FACTS (operators' signatures); davidbmar/nvidia-parakeet-ver-5 NIM T4 README",
+        "davidbmar/nvidia-parakeet-ver-5 scripts/NIM-direct-Nvidia-deployment-T4/README.md (code index id "
+        "33867294888)",
         "Triton server died before reaching ready state. Terminating Riva startup."),
     sig("segfault", r"Caught signal 11|Segmentation fault|Signal \(11\) received|\bSIGSEGV\b",
         "A process crashed (signal 11); in a NIM it is often UCX probing RDMA on a host without InfiniBand.",
@@ -31,7 +32,7 @@ RUNTIME = (
         "riva_start.sh gave up: the server never answered SERVING within its retries.",
         "riva_start.sh waited 30 x 10 s and the server never reached SERVING: read the container's log "
         "(`docker logs riva-speech`, or `rivaverify diagnose --container riva-speech`) for why it did not load",
-        QUICKSTART + " (RIVA-FACTS)", "Health ready check failed."),
+        QUICKSTART + " `block_until_server_alive` (code index id 19676539935)", "Health ready check failed."),
     sig("port-in-use", r"already in use|failed to (?:start|bind)[^|]*port",
         "A port the server needs is taken by another process.",
         "a port is taken: `ss -ltnp` shows by whom; stop it or set RIVA__HOST / RIVA__TRITON_*_PORT",

@@ -20,7 +20,7 @@ STARTUP = (
         "the TensorRT engines were built on another GPU (in `expecting compute X got compute Y`, X is this GPU, Y "
         "the one they were built on; often a repository cached from an H100 run on a T4): riva-deploy the .rmir "
         "again on this GPU (`riva-deploy -f MODEL.rmir /data/models`), or stage a repository built for it",
-        GH + "NVIDIA/TensorRT/issues/564",
+        GH + "NVIDIA/TensorRT/issues/564; davidbmar/nvidia-parakeet-ver-5 T4 README (code index id 33867294888)",
         "The engine plan file is generated on an incompatible device, expecting compute 6.1 got compute 7.5, "
         "please rebuild."),
     sig("engine-other-tensorrt", r"engine plan file is not compatible with this version of TensorRT",
