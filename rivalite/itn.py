@@ -4,13 +4,15 @@ Riva's `verbatim_transcripts=true` returns what the decoder emitted (spoken form
 false (the proto default) applies inverse text normalization with NeMo's English ITN grammars (compiled to
 the FAR files riva-build takes as --wfst_tokenizer_model/--wfst_verbalizer_model). Whisper writes numbers
 its own way ("$23", "9:30", sometimes "nine"), so riva-lite first says Whisper's text (`spoken`), then
-writes it again the way NeMo's grammar writes it (`written`). What `written` covers, from NeMo's test cases
+writes it again the way NeMo's grammar writes it (`written`); where Riva's output differs from NeMo's grammars
+(NVIDIA's expected outputs), Riva's. What `written` covers, from NeMo's test cases
 (NVIDIA/NeMo-text-processing tests/nemo_text_processing/en/data_inverse_text_normalization/):
 - cardinals from thirteen up as digits without separators ("one thousand one" -> "1001"); zero to twelve
   stay words ("Numbers below thirteen are not converted", taggers/cardinal.py); "X million" stays "X million"
 - ordinals ("twenty first" -> "21st", "first" -> "1st"; "second" is left alone: it is also the unit)
 - money ("two dollars" -> "$2", "eleven dollars and fifty one cents" -> "$11.51", "one cent" -> "$0.01")
-- percent ("eight point five five percent" -> "8.55%"), decimals ("zero point two six" -> "0.26")
+- percent with the sign as its own token, as Riva writes it ("thirty five percent" -> "35 %", where NeMo's current
+  grammar writes "35%": NVIDIA's python-clients integration tests), decimals ("zero point two six" -> "0.26")
 - times with two-digit hours ("two thirty" -> "02:30", "two p m" -> "02:00 p.m.", "three o'clock" -> "03:00")
 Not imitated: dates, measures other than percent ("three hours" -> "3 h"), telephone numbers, electronic
 addresses, "quarter past one" and the like.
@@ -299,7 +301,7 @@ def _money_or_percent(words: list[_Word], j: int, number: str, scale: str) -> tu
         return None
     w = words[j].core
     if w == "percent" and not scale:
-        return number + "%", j + 1
+        return number + " %", j + 1  # Riva writes the sign as its own token (docs/riva-behaviour.md)
     if w in ("dollar", "dollars"):
         text, k = "$" + number + (" " + scale if scale else ""), j + 1
         if scale or words[j].post or "." in number:

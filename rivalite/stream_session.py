@@ -14,6 +14,7 @@ import time
 
 from riva.client.proto import riva_asr_pb2 as rasr
 
+from rivalite import boost
 from rivalite.streaming import PRE_ROLL_S, Endpointer, Endpointing, stability
 from rivalite.transcript import alternatives
 from rivalite.vad import FRAME_S, Vad
@@ -27,6 +28,7 @@ AHEAD_S = 1.0  # ... when the client sends this much faster than real time (a re
 class Session:
     def __init__(self, triton, model, scfg, rate: int, options: dict):
         self.triton, self.model, self.config = triton, model, scfg.config
+        self.boosted = boost.phrases(self.config)
         self.interim = scfg.interim_results
         self.rate = rate
         self.chunk = max(1, round(rate * model.chunk_s))
@@ -126,7 +128,7 @@ class Session:
         c = self.config
         return alternatives(out, c.enable_automatic_punctuation, self.start / self.rate, self.model.language_code,
                             c.max_alternatives, final, final and c.enable_word_time_offsets,
-                            verbatim=c.verbatim_transcripts)
+                            verbatim=c.verbatim_transcripts, boosted=self.boosted)
 
     def _final(self, stop: int):
         out = self.eou_out or (self.speculative and self.speculative.result()) or self._decode(stop, self.options)
@@ -180,7 +182,8 @@ class Session:
             out = self.triton.infer(self.model.name, self.samples[start:stop], self.rate, self.partial_options)
         except Exception:  # the stream reports errors; a failed partial is only skipped
             return
-        alts = alternatives(out, False, start / self.rate, self.model.language_code, 1, False, False)
+        alts = alternatives(out, False, start / self.rate, self.model.language_code, 1, False, False,
+                            boosted=self.boosted)
         with self._wake:
             if utterance == self.utterance and stop >= self._partial[3]:
                 self._partial = (utterance, alts[0].transcript if alts else "", alts, stop)

@@ -6,6 +6,7 @@
 - Finals are punctuated and capitalised when `enable_automatic_punctuation`, and end with a space.
 - `verbatim_transcripts` true gives the spoken form, false (the proto's default) Riva's inverse text
   normalization (rivalite.itn).
+- Boosted phrases come out spelled as given (rivalite.boost), partials and finals alike.
 - Word time offsets lie on the model's output grid (Parakeet's ms_per_timestep=80), each word after the one
   before, with a confidence in (0, 1]; words are in spoken form (what the decoder emitted).
 """
@@ -17,7 +18,7 @@ import re
 
 from riva.client.proto import riva_asr_pb2 as rasr
 
-from rivalite import itn
+from rivalite import boost, itn
 
 MS_PER_TIMESTEP = 80  # Parakeet's output grid (NIM riva-build table: ms_per_timestep=80)
 _NOT_WORD = re.compile(r"[^\w']+")
@@ -31,11 +32,11 @@ def normalize(text: str, punctuation: bool) -> str:
     return " ".join(_EDGE_QUOTES.sub(" ", text).split())
 
 
-def render(text: str, punctuation: bool, final: bool, verbatim: bool = True) -> str:
+def render(text: str, punctuation: bool, final: bool, verbatim: bool = True, boosted: list[str] = ()) -> str:
     """A decoder transcript as Riva shows it: partials spoken, lowercase and bare; finals punctuated when asked,
-    written by ITN unless verbatim."""
+    written by ITN unless verbatim; boosted phrases as given."""
     said = normalize(itn.spoken(text), punctuation and final)
-    return said if verbatim or not final else itn.written(said)
+    return boost.spell(said if verbatim or not final else itn.written(said), list(boosted))
 
 
 def confidence(avg_logprob: float) -> float:
@@ -50,8 +51,10 @@ def _on_grid(ms: float, step_ms: int) -> int:
     return math.floor(ms / step_ms + 0.5) * step_ms  # half up, not to even
 
 
-def _words(segments: list[dict], punctuation: bool, offset_s: float, language: str, step_ms: int) -> list:
-    """Spoken-form words on the output grid: starts and ends multiples of step_ms, each word after the last."""
+def _words(segments: list[dict], punctuation: bool, offset_s: float, language: str, step_ms: int,
+           boosted: list[str] = ()) -> list:
+    """Spoken-form words on the output grid: starts and ends multiples of step_ms, each word after the last; the
+    words heard for a boosted phrase are one word, the phrase as given, over their span."""
     words, last_end = [], 0
     for seg in segments:
         for word, start, end, prob in seg.get("words", []):
@@ -65,6 +68,11 @@ def _words(segments: list[dict], punctuation: bool, offset_s: float, language: s
                 words.append(rasr.WordInfo(word=text, start_time=s, end_time=e, confidence=word_confidence(prob),
                                            language_code=language))
                 last_end = e
+    for first, n, phrase in reversed(boost.spans([w.word for w in words], list(boosted))):
+        span = words[first:first + n]
+        words[first:first + n] = [rasr.WordInfo(word=phrase, start_time=span[0].start_time,
+                                                end_time=span[-1].end_time, language_code=language,
+                                                confidence=min(w.confidence for w in span))]
     return words
 
 
@@ -80,10 +88,11 @@ def alternatives(
     *,
     verbatim: bool = True,
     step_ms: int = MS_PER_TIMESTEP,
+    boosted: list[str] = (),
 ) -> list:
     """Alternative 0 from the segments (with words on finals), then the n-best hypotheses that differ from it."""
     segments = out["segments"] if segments is None else segments
-    text = render(" ".join(s["text"] for s in segments), punctuation, final, verbatim)
+    text = render(" ".join(s["text"] for s in segments), punctuation, final, verbatim, boosted)
     if not text:
         return []
     tail = " " if final else ""
@@ -94,10 +103,10 @@ def alternatives(
         language_code=[language],
     )
     if word_offsets and final:
-        best.words.extend(_words(segments, punctuation, offset_s, language, step_ms))
+        best.words.extend(_words(segments, punctuation, offset_s, language, step_ms, boosted))
     alts, seen = [best], {text}
     for hyp in out.get("alternatives", []):
-        other = render(hyp["text"], punctuation, final, verbatim)
+        other = render(hyp["text"], punctuation, final, verbatim, boosted)
         if len(alts) >= max(1, max_alternatives):
             break
         if other and other not in seen:
@@ -119,7 +128,7 @@ def offline_results(out: dict, config, language: str) -> list:
     results = []
     for i, group in enumerate(groups):
         alts = alternatives(out if i == 0 else {}, punct, 0.0, language, n, True, words, group,
-                            verbatim=config.verbatim_transcripts)
+                            verbatim=config.verbatim_transcripts, boosted=boost.phrases(config))
         if alts:
             end = duration if i == len(groups) - 1 else min(duration, group[-1]["end"])
             results.append(
@@ -130,17 +139,9 @@ def offline_results(out: dict, config, language: str) -> list:
 
 def decoder_options(config) -> dict:
     """What the acoustic model is asked for: word times, n-best, and the boosted phrases of `speech_contexts`
-    as Whisper hotwords. Riva adds a context's boost to the phrase's score (positive boosts favour it,
-    negative ones squelch it); Whisper's hotwords prompt has no weight, so a phrase with a positive boost is
-    passed, strongest first, and one with a boost of zero or less is not (no penalty is imitated)."""
-    boosted: dict[str, float] = {}
-    for ctx in config.speech_contexts:
-        if ctx.boost > 0:
-            for phrase in ctx.phrases:
-                if phrase.strip():
-                    boosted[phrase.strip()] = max(ctx.boost, boosted.get(phrase.strip(), 0.0))
+    as Whisper hotwords, strongest first (Whisper's hotwords prompt has no weight; rivalite.boost)."""
     return {
         "word_time_offsets": config.enable_word_time_offsets,
         "max_alternatives": config.max_alternatives,
-        "hotwords": " ".join(sorted(boosted, key=lambda p: -boosted[p])),
+        "hotwords": " ".join(boost.phrases(config)),
     }

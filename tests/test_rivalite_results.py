@@ -39,7 +39,8 @@ NEMO_CASES = {
     "three o'clock": "03:00",
     "eight o six": "08:06",
     "eleven forty five a m": "11:45 a.m.",
-    "eighteen point one four percent": "18.14%",
+    "eighteen point one four percent": "18.14 %",  # Riva's sign is its own token (NeMo's grammar: 18.14%)
+    "hello thirty five percent of forty equals fourteen": "hello 35 % of 40 equals 14",  # python-clients tests
     "zero point two six": "0.26",
     "point zero two": ".02",
     "five point two million": "5.2 million",
@@ -79,7 +80,7 @@ def test_spoken_form_of_whisper_digits(text, said):
 
 def test_spoken_then_written_is_rivas_form_whatever_whisper_wrote():
     for whisper, riva in [("$5", "$5"), ("9:30", "09:30"), ("20 minutes", "20 minutes"), ("9 people", "nine people"),
-                          ("nine people", "nine people"), ("1,000", "1000"), ("5%", "5%"), ("21st", "21st"),
+                          ("nine people", "nine people"), ("1,000", "1000"), ("5%", "5 %"), ("21st", "21st"),
                           ("1990", "1990"), ("100 degrees", "100 degrees")]:
         assert written(spoken(whisper)) == riva, whisper
     assert [say(n) for n in (0, 13, 101, 1000, 1_000_001)] == [
@@ -173,14 +174,14 @@ def _offline(asr, clip: str, config: rasr.RecognitionConfig | None = None, **kw)
 @pytest.mark.slow
 def test_a_boosted_rare_word_is_heard(asr):
     """Whisper tiny.en hears "an amateur on" for "Nemotron"; boosted (riva.client's add_word_boosting_to_config,
-    its default score 4.0) it hears the word. A boost of zero or less boosts nothing."""
+    its default score 4.0) it hears the word, and writes it as it was given, as Riva does (rivalite.boost)."""
     import riva.client
 
     plain = _offline(asr, "boost-01.wav")
     assert "nemotron" not in plain
     boosted = _config()
     riva.client.add_word_boosting_to_config(boosted, ["Nemotron"], 4.0)
-    assert "nemotron" in _offline(asr, "boost-01.wav", boosted)
+    assert "ask Nemotron to summarize" in _offline(asr, "boost-01.wav", boosted)
 
 
 @pytest.mark.slow
@@ -214,3 +215,24 @@ def test_streaming_partials_bare_finals_punctuated_with_words_on_the_grid(asr):
         assert words and all(w.start_time % 80 == 0 and w.end_time % 80 == 0 for w in words)
         assert all(a.end_time <= b.start_time for a, b in zip(words, words[1:], strict=False))
         assert all(0 < w.confidence <= 1 for w in words)
+
+
+def test_boosted_phrases_are_written_as_given():
+    """NVIDIA's python-clients integration test: `AntiBERTa and ABlooper both ...` with both words boosted,
+    lowercase elsewhere; `AntiBERTa` one word in the word times."""
+    from rivalite.boost import spans, spell
+
+    boosted = ["AntiBERTa", "ABlooper"]
+    assert spell("anti berta and abloope both transformer based", boosted) == "AntiBERTa and ABlooper both " \
+        "transformer based"
+    assert spell("Anti-berta, and ablooper.", boosted) == "AntiBERTa, and ABlooper."
+    assert spell("please ask nemotron to summarize", ["Nemotron"]) == "please ask Nemotron to summarize"
+    assert spell("the diva sang", ["Riva"]) == "the diva sang"  # not close enough
+    assert spell("anti berta", []) == "anti berta"
+    assert spans("in new york city".split(), ["New York"]) == [(1, 2, "New York")]
+    (alt,) = alternatives(_out("Anti Berta and friends.", [[" Anti", 1.7, 2.1, 0.9], [" Berta", 2.1, 2.6, 0.8],
+                                                           [" and", 2.6, 2.7, 0.9], [" friends.", 2.8, 3.2, 0.9]]),
+                          False, 0.0, "en-US", 1, True, True, boosted=boosted)
+    assert alt.transcript == "AntiBERTa and friends "
+    assert [(w.word, w.start_time, w.end_time) for w in alt.words][0] == ("AntiBERTa", 1680, 2640)
+    assert [w.word for w in alt.words] == ["AntiBERTa", "and", "friends"]
