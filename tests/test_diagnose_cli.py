@@ -117,3 +117,37 @@ def test_a_line_without_end_is_cut_not_held_whole():
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak < 6 * BLOCK and report.unreadable.startswith("no line of it")
+
+
+class FakeContainers:
+    def __init__(self, logs: dict[str, bytes]) -> None:
+        self.logs = logs
+
+    def get(self, name: str):
+        import docker.errors
+
+        if name not in self.logs:
+            raise docker.errors.NotFound(f"No such container: {name}")
+        data = self.logs[name]
+
+        class Container:
+            def logs(self, stream: bool = False):
+                return iter([data[i:i + 100] for i in range(0, len(data), 100)])  # the engine's chunks
+        return Container()
+
+
+def test_a_containers_log_is_read_through_the_docker_engine(capsys, monkeypatch):
+    from rivaverify.runtime import docker as rt
+
+    data = (LOGS / "nim-nemotron-asr-ucx-segfault.log").read_bytes()
+    monkeypatch.setattr(rt, "client", lambda: type("C", (), {"containers": FakeContainers({"asr": data})})())
+    code, out, _ = run(capsys, "--container", "asr")
+    assert code == 1 and out.startswith("container asr: 7 lines") and "segfault at line 3" in out
+    code, _, err = run(capsys, "--container", "gone")
+    assert code == 2 and "no container named gone" in err
+
+    def no_engine():
+        raise rt.DockerError("no Docker engine reachable at the local socket (refused): start dockerd")
+    monkeypatch.setattr(rt, "client", no_engine)
+    code, _, err = run(capsys, "--container", "asr")
+    assert code == 2 and "no Docker engine reachable" in err
