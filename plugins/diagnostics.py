@@ -38,7 +38,9 @@ def pytest_riva_next_steps(config: pytest.Config, phase: Any, failures: list[dic
     to diagnose a whole log that showed one."""
     steps = []
     gpu = needs_gpu(get_settings(config))
-    sources = {"the failure": "\n".join(f["message"] for f in failures), **log_tails(config)}
+    own = "\n".join(line for f in failures for line in f["message"].splitlines()  # not a next step already given
+                    if not line.strip().startswith("next step:"))
+    sources = {"the failure": own, **log_tails(config)}
     seen, logs_with = set(), []
     for where, text in sources.items():
         for d in diagnose(text, log=where != "the failure", gpu=gpu, warnings=True):

@@ -54,7 +54,8 @@ PHASES = (
     Phase("040", "deploy", "the shim, tritonserver's effective argv, readiness", (
         "read the server log (logs: on the last line; the failure signature above says what it means)",
         Step("check the shim: `rivaverify shim install DIR --model-repository REPO --print`, DIR/bin first on PATH",
-             r"shim|PATH|--model-repository|argv|cmdline", flavors=("classic",)),
+             r"not the shim|no shim|without --model-repository|--model-repository must be specified"
+             r"|--model-repository values", flavors=("classic",)),
         Step("a NIM: `curl HOST:9000/v1/health/ready`, and its log's diagnosis: `rivaverify diagnose --container NAME`",
              flavors=("nim",)),
         "the state file below records the readiness stage reached",

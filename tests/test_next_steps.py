@@ -30,12 +30,13 @@ def test_each_preflight_step_comes_with_the_failure_it_fits():
 
 
 def test_the_shim_step_fits_the_launcher_bug_on_classic_and_never_a_nim():
-    bug = failure("suites/test_040_deploy.py::test_effective_argv",
-                  "tritonserver's argv has no --model-repository=/data/models")
+    bug = failure("suites/test_040_deploy.py::test_shim_is_first_on_path",  # the suite's own wording
+                  "the first tritonserver on the launcher's PATH is /opt/tritonserver/bin/tritonserver, not the shim "
+                  "(read from /proc/42/environ); start-riva will start it without --model-repository.")
     classic = fitting_steps(BY_NAME["deploy"], bug, "classic")
     assert any("rivaverify shim install" in s for s in classic)
     nim = fitting_steps(BY_NAME["deploy"], bug, "nim")
     assert not any("shim" in s for s in nim) and any("rivaverify diagnose --container" in s for s in nim)
-    unrelated = fitting_steps(BY_NAME["deploy"], failure("suites/test_040_deploy.py::test_ready",
-                                                         "Riva not SERVING after 600 s"), "classic")
-    assert not any("shim" in s for s in unrelated)
+    died = failure("suites/test_040_deploy.py::test_tritonserver_argv_carries_the_model_repository_once",
+                   "no tritonserver process is running; the launcher exited with 1. Log tail:")
+    assert not any("shim" in s for s in fitting_steps(BY_NAME["deploy"], died, "classic"))

@@ -73,7 +73,13 @@ def diagnose(text: str, log: bool = False, gpu: bool = False, warnings: bool = F
             if m:
                 out.append(found(sig_, m, line, number, log))
                 break
-    return out
+    specific = [s for s in SIGNATURES if s.name in {d.signature for d in out} - GENERIC]
+    out = [d for d in out if d.signature not in GENERIC or not any(s.pattern.search(d.line) for s in specific)]
+    return sorted(out, key=lambda d: d.signature in LAST)  # the cause first, "read the lines above" after
+
+
+GENERIC = {"model-load-failed", "critical-log-line"}  # not listed for a line where a specific signature matched
+LAST = GENERIC | {"process-exited", "triton-died-before-ready"}  # effects: listed after their causes
 
 
 @dataclass(frozen=True)

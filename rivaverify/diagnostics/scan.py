@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from rivaverify.diagnostics import SIGNATURES
-from rivaverify.diagnostics.catalogue import FAIL, SKIP, WARN, Signature, needles
+from rivaverify.diagnostics.catalogue import FAIL, GENERIC, SKIP, WARN, Signature, needles
 from rivaverify.diagnostics.kinds import KINDS, MILESTONES, MODEL_ROW, RIVA_LITE
 
 BLOCK = 8 * 1024 * 1024
@@ -18,7 +18,6 @@ MAX_ROWS = 500
 KIND_BLOCKS = 2
 CAP = 2000  # lines a literal is verified on in one block
 REQUEST = {"inference-failed"}  # besides the skip ones: what a client sees of a request the server failed
-GENERIC = {"model-load-failed", "critical-log-line"}  # not listed on a line where a specific signature matched
 
 
 @dataclass

@@ -58,7 +58,7 @@ STARTUP = (
         r"ensemble '(?P<ensemble>[^']+)' depends on '(?P<model>[^']+)' which has no loaded version",
         "An ensemble failed because a model under it did not load.",
         "the model {model} did not load, and the ensemble {ensemble} fails because of it: read {model}'s own load "
-        "error in the Triton log (`failed to load '{model}'`) and fix {model}, not the ensemble",
+        "error in the Triton log (the line that says it failed to load {model}) and fix {model}, not the ensemble",
         GH + "dusty-nv/jetson-containers/issues/450",
         "Invalid argument: ensemble 'conformer-en-US-asr-streaming' depends on "
         "'riva-trt-conformer-en-US-asr-streaming-am-streaming' which has no loaded version"),
@@ -66,7 +66,7 @@ STARTUP = (
         r"^\|\s*(?P<model>[^|\s][^|]*?)\s*\|\s*\d+\s*\|\s*UNAVAILABLE:?\s*(?P<reason>[^|]*)",
         "Triton's model table lists a model it could not load, with its reason.",
         "the model {model} did not load: fix what the reason in its row names (a signature on the same line names a "
-        "known cause), then read its `failed to load '{model}'` line for the rest",
+        "known cause), then the Triton log's line that says it failed to load {model} for the rest",
         GH + "aws/sagemaker-python-sdk/issues/2801",
         "| pre_multi_skin         | 1       | UNAVAILABLE: Internal: Unable to initialize shared memory key ..."),
     sig("model-load-failed", r"failed to load all models|failed to load '",
