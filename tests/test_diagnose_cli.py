@@ -82,6 +82,10 @@ def test_bad_input_gets_a_clear_message_and_exit_2(capsys, tmp_path):
         assert says in out + err and "Traceback" not in out + err, (path, out, err)
     code, _, err = run(capsys)
     assert code == 2 and "give a log file" in err
+    code, out, _ = run(capsys, "--json", str(tmp_path / "missing.log"))
+    assert code == 2 and json.loads(out)["exit_code"] == 2 and "cannot read" in json.loads(out)["verdict"]
+    code, out, _ = run(capsys, "--json", str(empty))
+    assert code == 2 and json.loads(out)["verdict"].endswith("it is empty")
 
 
 class LazyLog(io.RawIOBase):

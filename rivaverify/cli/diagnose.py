@@ -89,6 +89,9 @@ def _run(args: argparse.Namespace) -> int:
         reports = reports_for(args.log, args.container, args.gpu)
     except Unreadable as exc:
         print(f"rivaverify diagnose: {exc}", file=sys.stderr)
+        if args.json:  # machines get the verdict too
+            print(json.dumps({"source": args.container or args.log, "exit_code": UNREADABLE,
+                              "verdict": f"cannot diagnose: {exc}"}, indent=2))
         return UNREADABLE
     code = max(exit_code(r) for r in reports)
     if args.json:
