@@ -26,8 +26,14 @@ RUNTIME = (
         "The launcher stopped the container because tritonserver or the Riva server died.",
         "the launcher stopped because tritonserver or the Riva server died: read the log lines above it (a "
         "segfault, a model that failed to load, out of memory)",
-        "start-riva (RIVA-FACTS); a NIM's log (code index id 56731792895)",
+        "start-riva in a riva-speech log (code index id 34072191386); a NIM's log (code index id 56731792895)",
         "tritonserver process has exited unexpectedly. Stopping container."),
+    sig("bad-server-flag", r"illegal value '[^']*' specified for \w+ flag",
+        "riva_server refused a command-line flag: riva_start.sh passed an empty service_enabled_* from config.sh.",
+        "set service_enabled_asr, service_enabled_nlp and service_enabled_tts to true or false in config.sh "
+        "(riva_start.sh passes them as --asr_service=...); by hand, give start-riva every --*_service flag a value",
+        "a riva-speech log and its fix published in a public repository (code index id 34072191386)",
+        "ERROR: illegal value '' specified for bool flag 'asr_service'"),
     sig("health-check-failed", r"Health ready check failed",
         "riva_start.sh gave up: the server never answered SERVING within its retries.",
         "riva_start.sh waited 30 x 10 s and the server never reached SERVING: read the container's log "
