@@ -11,6 +11,7 @@ import pytest
 from rivaverify import gpu_requirements, nim, preflight, shim
 from rivaverify.asr import client
 from rivaverify.diagnostics import diagnose
+from rivaverify.report import figures
 from rivaverify.settings import DockerLaunch, Target, needs_gpu
 
 pytestmark = [pytest.mark.smoke, pytest.mark.production]
@@ -120,12 +121,12 @@ def test_gpu_visible_in_the_container(deployment, settings, record_fact):
 def test_readiness_stages(deployment, record_figure, record_fact):
     result = deployment.readiness
     for r in result.results:
-        record_figure(f"ready.{r.name.replace(' ', '_')}", round(r.elapsed_s, 3), "s", attempts=r.attempts)
+        record_figure(figures.READY.format(r.name.replace(' ', '_')), round(r.elapsed_s, 3), "s", attempts=r.attempts)
     record_fact("readiness", [vars(r) for r in result.results])
     if deployment.ready_s is not None:
-        record_figure("ready_total", round(deployment.ready_s, 3), "s")
+        record_figure(figures.READY_TOTAL, round(deployment.ready_s, 3), "s")
         if deployment.cache:  # a NIM: the first start fills its cache, later ones reuse it
-            record_figure(f"nim.start_{deployment.cache}", round(deployment.ready_s, 3), "s")
+            record_figure(figures.NIM_START.format(deployment.cache), round(deployment.ready_s, 3), "s")
     failed = result.failed
     assert result.ok, (
         f"readiness stage '{failed.name}' failed: {failed.detail}; last stage reached: {result.reached or 'none'}"
@@ -151,7 +152,7 @@ def test_first_inference_answers(riva, served, smoke_clip, settings, thresholds,
     except grpc.RpcError as exc:
         pytest.fail(f"the first {rpc} ({utt.id}) failed with {exc.code().name}: {exc.details()}: health and "
                     "the model list said ready, inference did not")
-    record_figure("ready.first_inference", round(seconds, 3), "s", results=results, rpc=rpc)
+    record_figure(figures.READY.format("first_inference"), round(seconds, 3), "s", results=results, rpc=rpc)
 
 
 # What a healthy riva-speech container prints (NVIDIA's start-riva; riva_server's glog lines): recorded when

@@ -9,6 +9,7 @@ import requests
 from rivaverify import nim, triton_metrics
 from rivaverify.asr import client
 from rivaverify.asr.wer import wer
+from rivaverify.report import figures
 
 pytestmark = [pytest.mark.smoke, pytest.mark.production]
 
@@ -25,8 +26,8 @@ def test_recognize(riva, needs_offline, smoke_clip, settings, thresholds, record
     cfg = client.config(audio, utt.lang or settings.language_code, model=settings.model_name or "")
     result = _call("Recognize", client.recognize, riva, audio, cfg, timeout=thresholds.max_response_s * 3)
     score = wer(utt.text, result.transcript)
-    record_figure("recognize.wer", round(score, 4), transcript=result.transcript, reference=utt.text)
-    record_figure("recognize.seconds", round(result.seconds, 3), "s", audio_s=round(audio.duration_s, 3))
+    record_figure(figures.RECOGNIZE_WER, round(score, 4), transcript=result.transcript, reference=utt.text)
+    record_figure(figures.RECOGNIZE_SECONDS, round(result.seconds, 3), "s", audio_s=round(audio.duration_s, 3))
     assert score <= thresholds.max_wer, (
         f"Recognize of {utt.id}: WER {score:.2f} over {thresholds.max_wer}: heard {result.transcript!r}, "
         f"expected {utt.text!r}")
@@ -43,8 +44,8 @@ def test_streaming_recognize(riva, needs_online, smoke_clip, settings, threshold
     assert result.finals, f"no response with is_final came back for {utt.id} ({len(result.received)} responses)"
     score = wer(utt.text, result.transcript)
     final_after_last_chunk = result.finals[-1].at - result.sent_at[-1]
-    record_figure("streaming.wer", round(score, 4), transcript=result.transcript, reference=utt.text)
-    record_figure("streaming.final_after_last_chunk", round(final_after_last_chunk, 3), "s",
+    record_figure(figures.STREAMING_WER, round(score, 4), transcript=result.transcript, reference=utt.text)
+    record_figure(figures.STREAMING_FINAL_AFTER_LAST_CHUNK, round(final_after_last_chunk, 3), "s",
                   partials=len(result.partials), finals=len(result.finals))
     assert score <= thresholds.max_wer, (
         f"StreamingRecognize of {utt.id}: WER {score:.2f} over {thresholds.max_wer}: heard "
@@ -67,9 +68,9 @@ def test_http_transcription_agrees_with_grpc(nim_http, riva, needs_offline, smok
     cfg = client.config(audio, lang, model=settings.model_name or "")
     grpc_text = _call("Recognize", client.recognize, riva, audio, cfg, timeout=thresholds.max_response_s * 3).transcript
     score, apart = wer(utt.text, heard.text), wer(grpc_text, heard.text)
-    record_figure("http.wer", round(score, 4), transcript=heard.text, reference=utt.text)
-    record_figure("http.seconds", round(heard.seconds, 3), "s")
-    record_figure("http.grpc_disagreement", round(apart, 4), grpc=grpc_text)
+    record_figure(figures.HTTP_WER, round(score, 4), transcript=heard.text, reference=utt.text)
+    record_figure(figures.HTTP_SECONDS, round(heard.seconds, 3), "s")
+    record_figure(figures.HTTP_GRPC_DISAGREEMENT, round(apart, 4), grpc=grpc_text)
     assert score <= thresholds.max_wer, (
         f"/v1/audio/transcriptions of {utt.id}: WER {score:.2f} over {thresholds.max_wer}: heard {heard.text!r}, "
         f"expected {utt.text!r}")

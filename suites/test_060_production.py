@@ -19,6 +19,7 @@ from rivaverify import baseline, nim, nim_realtime, preflight
 from rivaverify.asr import audio, charts, client, contract, corpus, streams
 from rivaverify.asr.latency import merge, stats
 from rivaverify.asr.wer import normalize, score, wer
+from rivaverify.report import figures
 
 pytestmark = pytest.mark.production
 WORST = 3  # utterances whose alignment the report shows
@@ -79,7 +80,7 @@ def test_corpus_wer(offline, thresholds, record_figure, extras):
     hyps = [r.transcript for _, _, r in offline]
     total = score(refs, hyps)
     rows = sorted(((wer(u.text, r.transcript), u, r) for u, _, r in offline), key=lambda x: -x[0])
-    record_figure("corpus.wer", round(total.wer, 4), utterances=len(offline), words=total.reference_words,
+    record_figure(figures.CORPUS_WER, round(total.wer, 4), utterances=len(offline), words=total.reference_words,
                   substitutions=total.substitutions, deletions=total.deletions, insertions=total.insertions)
     record_figure("corpus.per_utterance", [{"id": u.id, "wer": round(w, 4), "heard": r.transcript}
                                            for w, u, r in rows])
@@ -101,7 +102,7 @@ def test_offline_latency_and_rtfx(offline, thresholds, record_figure):
     audio_s = sum(p.duration_s for _, p, _ in offline)
     rtfx = audio_s / sum(seconds)
     slowest = max(offline, key=lambda x: x[2].seconds)
-    record_figure("offline.rtfx", round(rtfx, 2), "x", audio_s=round(audio_s, 2), wall_s=round(sum(seconds), 2))
+    record_figure(figures.OFFLINE_RTFX, round(rtfx, 2), "x", audio_s=round(audio_s, 2), wall_s=round(sum(seconds), 2))
     record_figure("offline.max_response_s", round(slowest[2].seconds, 3), "s", utterance=slowest[0].id)
     st = stats([x * 1000 for x in seconds])
     record_figure("offline.latency", round(st.p95, 1), "ms", **{k: round(v, 1) for k, v in vars(st).items()})
@@ -130,7 +131,7 @@ def test_streaming_wer(streamed, thresholds, record_figure):
     ok = [s for s in streamed if s.streamed is not None and s.utterance.text.strip()]
     assert ok, "no stream with a reference text finished"
     total = score([s.utterance.text for s in ok], [s.streamed.transcript for s in ok])
-    record_figure("streaming.wer", round(total.wer, 4), utterances=len(ok), words=total.reference_words,
+    record_figure(figures.STREAMING_WER, round(total.wer, 4), utterances=len(ok), words=total.reference_words,
                   substitutions=total.substitutions, deletions=total.deletions, insertions=total.insertions)
     assert total.wer <= thresholds.max_wer, (
         f"streaming WER {total.wer:.3f} over {thresholds.max_wer}; worst: "
@@ -150,19 +151,19 @@ def test_no_partials_when_interim_results_are_off(riva, needs_online, stream_cli
         f"{len(runs[0].streamed.partials)} interim results came back although interim_results was false")
 
 
-def _latency_figures(record_figure, prefix, merged):
+def _latency_figures(record_figure, keys, merged):
     for kind, st in merged.items():
         if st is not None:
-            record_figure(f"{prefix}.{kind}", round(st.p95, 1), "ms", **{k: round(v, 1) for k, v in vars(st).items()})
+            record_figure(keys[kind], round(st.p95, 1), "ms", **{k: round(v, 1) for k, v in vars(st).items()})
 
 
 def test_streaming_latency(streamed, thresholds, record_figure, extras):
     ok = [s for s in streamed if s.timing is not None]
     merged = merge([s.timing for s in ok])
     flags = [f for s in ok for f in s.timing.flags]
-    _latency_figures(record_figure, "latency", merged)
+    _latency_figures(record_figure, {"partial": figures.LATENCY_PARTIAL, "final": figures.LATENCY_FINAL}, merged)
     audio_s = sum(s.audio.duration_s for s in ok)
-    record_figure("streaming.rtfx", round(audio_s / sum(s.timing.wall_s for s in ok), 3), "x")
+    record_figure(figures.STREAMING_RTFX, round(audio_s / sum(s.timing.wall_s for s in ok), 3), "x")
     extras.append(html_extras.html(
         charts.histogram({"partial": [x for s in ok for x in s.timing.partial_ms],
                           "final": [x for s in ok for x in s.timing.final_ms]}, "Latency per response")
@@ -195,10 +196,12 @@ def test_concurrent_streams(riva, deployment, target_host, stream_clips, streame
              for r in runs if r.wer is not None and single.get(r.utterance.id) is not None
              and r.wer > single[r.utterance.id] + 0.05]
     merged = merge([r.timing for r in runs])
-    _latency_figures(record_figure, f"concurrent{n}", merged)
-    record_figure(f"concurrent{n}.rtfx", round(sum(r.audio.duration_s for r in runs) / wall, 2), "x", streams=n)
+    _latency_figures(record_figure, {"partial": figures.CONCURRENT_PARTIAL.format(n),
+                                     "final": figures.CONCURRENT_FINAL.format(n)}, merged)
+    record_figure(figures.CONCURRENT_RTFX.format(n), round(sum(r.audio.duration_s for r in runs) / wall, 2), "x",
+                  streams=n)
     if before is not None:
-        record_figure("server_rss_mb", round(after, 1), "MiB", before=round(before, 1))
+        record_figure(figures.SERVER_RSS_MB, round(after, 1), "MiB", before=round(before, 1))
     assert not worse, f"WER degrades under {n} concurrent streams: {worse}"
     assert merged["final"] is not None, f"no final latency was measured with {n} streams"
     assert merged["final"].p95 <= thresholds.max_final_p95_ms, (
@@ -327,7 +330,7 @@ def test_realtime_websocket_contract(nim_http, needs_online, stream_clips, setti
                                           timeout_s=pcm.duration_s + thresholds.max_response_s * 3)
         score, text = nim_realtime.transcript_wer(session, utt.text)
         last = session.last
-        record_figure(f"realtime.{utt.id}", round(score, 4), transcript=text,
+        record_figure(figures.REALTIME_WER.format(utt.id), round(score, 4), transcript=text,
                       deltas=len(session.of(nim_realtime.DELTA)), completed=len(session.of(nim_realtime.COMPLETED)),
                       final_after_audio_s=round(last[0] - session.done_at, 3) if last and session.done_at else None)
         found.update({f"{utt.id}: {p}": None for p in nim_realtime.problems(

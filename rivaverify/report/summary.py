@@ -1,54 +1,14 @@
 """A run's summary from its reports/<name>.json data: the verdict, what was verified, the key figures each beside
-its bound (the profile's threshold) and its verdict."""
+its bound (the profile's threshold) and its verdict. Which figures are key: rivaverify/report/figures.py."""
 
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from rivaverify.gpu_requirements import image_release
-
-
-@dataclass(frozen=True)
-class KeySpec:
-    phase: str  # "*": any phase
-    key: str  # a figure key, or a pattern with one *
-    label: str  # {star}: what * matched, {phase}: the phase
-    bound: str | None = None  # the Thresholds field the figure is held to
-    higher_is_better: bool = False
-    percent: bool = False
-
-
-# The figures a person looks for first, in the order the summary lists them.
-KEY_FIGURES = (
-    KeySpec("050", "recognize.seconds", "smoke: Recognize response", "max_response_s"),
-    KeySpec("050", "streaming.final_after_last_chunk", "smoke: stream final after last chunk", "max_response_s"),
-    KeySpec("050", "recognize.wer", "smoke: Recognize WER", "max_wer", percent=True),
-    KeySpec("050", "streaming.wer", "smoke: streaming WER", "max_wer", percent=True),
-    # http.*, realtime.*, nim.start_*: flavor nim's (a NIM's HTTP API, realtime WebSocket, cold and warm starts)
-    KeySpec("050", "http.seconds", "smoke: HTTP transcription response", "max_response_s"),
-    KeySpec("050", "http.wer", "smoke: HTTP transcription WER", "max_wer", percent=True),
-    KeySpec("050", "http.grpc_disagreement", "smoke: HTTP and gRPC disagree (WER)", "max_wer", percent=True),
-    KeySpec("060", "corpus.wer", "corpus WER", "max_wer", percent=True),
-    KeySpec("060", "streaming.wer", "streaming WER", "max_wer", percent=True),
-    KeySpec("060", "realtime.*", "realtime WER, {star}", "max_wer", percent=True),
-    KeySpec("060", "latency.partial", "partial latency p95", "max_partial_p95_ms"),
-    KeySpec("060", "latency.final", "final latency p95", "max_final_p95_ms"),
-    KeySpec("060", "offline.rtfx", "offline RTFx", "min_rtfx", higher_is_better=True),
-    KeySpec("060", "streaming.rtfx", "streaming RTFx", higher_is_better=True),
-    KeySpec("060", "concurrent*.partial", "partial latency p95, {star} streams", "max_partial_p95_ms"),
-    KeySpec("060", "concurrent*.final", "final latency p95, {star} streams", "max_final_p95_ms"),
-    KeySpec("060", "concurrent*.rtfx", "RTFx, {star} streams", higher_is_better=True),
-    KeySpec("060", "server_rss_mb", "server memory (RSS)"),
-    KeySpec("040", "nim.start_cold", "NIM start, cold cache", "ready_timeout_s"),
-    KeySpec("040", "nim.start_warm", "NIM start, warm cache", "ready_timeout_s"),
-    KeySpec("040", "ready_total", "ready: all stages", "ready_timeout_s"),
-    KeySpec("040", "ready.*", "ready: {star}"),
-    KeySpec("*", "triton.failure", "Triton request failures in {phase}"),
-    KeySpec("*", "triton.gpu_memory_used_bytes", "GPU memory used in {phase}"),
-)
+from rivaverify.report.figures import KEY_FIGURES
 
 WHAT = ("target", "flavor", "profile", "image", "digest", "model", "host", "when", "took")  # what was verified
 EXIT_WORDS = {0: "passed", 2: "interrupted", 3: "internal error", 4: "usage error", 5: "no tests ran"}
@@ -65,9 +25,9 @@ def key_figures(phases: list[dict[str, Any]], bounds: dict[str, float]) -> list[
                 continue
             for key, fig in p.get("figures", {}).items():
                 value = fig.get("value")
-                if not fnmatch.fnmatchcase(key, spec.key) or not isinstance(value, int | float):
+                if not fnmatch.fnmatchcase(key, spec.pattern) or not isinstance(value, int | float):
                     continue
-                star = _star(spec.key, key)
+                star = _star(spec.pattern, key)
                 bound = bounds.get(spec.bound) if spec.bound else None
                 out.append({
                     "id": f"{p['phase']} {key}", "phase": p["phase"], "key": key,
