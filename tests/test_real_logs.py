@@ -18,7 +18,7 @@ SOURCE = re.compile(r"https://\S+|code index id \d+")
 # Signatures whose wording is sourced (docs, Triton's code, RIVA-FACTS) but no published log line was found yet.
 NO_REAL_LOG_YET = {
     "engine-other-device", "python-backend-import", "frames-mismatch", "ngc-auth",
-    "health-check-failed", "disk-full", "sequence-idle", "deadline-exceeded",
+    "health-check-failed", "disk-full", "deadline-exceeded",
     "s3-server-error", "critical-log-line", "model-load-failed",
 }
 
