@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from plugins.reports import RUN_KEY
-from rivaverify.asr import charts
 from rivaverify.phases import phase_of_path
+from rivaverify.report import charts
 from rivaverify.report.summary import WHAT, fmt
 from rivaverify.state import write_text_atomic
 
@@ -97,7 +97,7 @@ def insert(page: str, section: str) -> str:
     return page.replace("<body>", "<body>\n" + section, 1)
 
 
-FIGURE = re.compile(r"<figure>.*?</figure>", re.S)  # a chart of rivaverify.asr.charts
+FIGURE = re.compile(r"<figure>.*?</figure>", re.S)  # a chart of rivaverify.report.charts
 
 
 def render(run: dict[str, Any], attached: list[tuple[str, str]]) -> str:

@@ -16,10 +16,10 @@ from riva.client import ASRService, AudioEncoding
 from riva.client.proto import riva_asr_pb2
 
 from rivaverify import baseline, nim, nim_realtime, preflight
-from rivaverify.asr import audio, charts, client, contract, corpus, streams
+from rivaverify.asr import audio, client, contract, corpus, streams
 from rivaverify.asr.latency import merge, stats
 from rivaverify.asr.wer import normalize, score, wer
-from rivaverify.report import figures
+from rivaverify.report import charts, figures
 
 pytestmark = pytest.mark.production
 WORST = 3  # utterances whose alignment the report shows

@@ -21,7 +21,7 @@ def test_readiness(record_figure):
 SMOKE = """
 import os, pytest
 from pytest_html import extras as html_extras
-from rivaverify.asr import charts
+from rivaverify.report import charts
 pytestmark = pytest.mark.smoke
 
 def test_recognize(record_figure, extras):

@@ -9,8 +9,7 @@ import threading
 
 import pytest
 
-from rivaverify.asr import charts
-from rivaverify.report import history, summary
+from rivaverify.report import charts, history, summary
 from rivaverify.settings import PROFILES, Profile, load
 
 BOUNDS = PROFILES[Profile.dev].model_dump()
