@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 
@@ -193,7 +192,3 @@ class Stream:
                 self.transport.abort()
             return
         await self._close(exc.code, exc.error)
-
-
-def error_json(code: str, message: str, **extra) -> str:
-    return json.dumps({"error": code, "message": message, **extra})

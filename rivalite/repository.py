@@ -164,11 +164,6 @@ def models(name: str, cpu_threads: int, layout: str = "2.17") -> dict[str, tuple
     return out
 
 
-def model_configs(name: str, cpu_threads: int, layout: str = "2.17") -> dict[str, str]:
-    """config.pbtxt text for each model, keyed by model name."""
-    return {n: text_format.MessageToString(c) for n, (c, _) in models(name, cpu_threads, layout).items()}
-
-
 def known_names(name: str) -> set[str]:
     """Every model name a riva-lite deploy of `name` has written, in any layout or release (to replace)."""
     legacy = {f"{name}-asr-offline", f"{name}-asr-streaming", f"{name}-feature-extractor", f"riva-ct2-{name}-am"}

@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import grpc
 import riva.client
 from riva.client.proto import health_pb2, health_pb2_grpc, riva_asr_pb2
 
@@ -191,8 +190,3 @@ def record(out: Streamed, resp: riva_asr_pb2.StreamingRecognizeResponse, at: flo
                                   max((r.audio_processed for r in resp.results), default=0.0)))
     if on_response is not None:
         on_response(out, out.responses[-1])
-
-
-def grpc_code(exc: BaseException) -> str:
-    """The gRPC status code name of an RPC error ('' for other errors)."""
-    return exc.code().name if isinstance(exc, grpc.RpcError) and hasattr(exc, "code") else ""
