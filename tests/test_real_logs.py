@@ -19,7 +19,7 @@ SOURCE = re.compile(r"https://\S+|code index id \d+")
 NO_REAL_LOG_YET = {
     "engine-other-device", "python-backend-import", "frames-mismatch", "ngc-auth",
     "health-check-failed", "disk-full", "deadline-exceeded",
-    "s3-server-error", "critical-log-line", "model-load-failed",
+    "s3-server-error", "critical-log-line", "model-load-failed", "nimcache-no-profile",
 }
 
 

@@ -126,6 +126,14 @@ STARTUP = (
         "NIM_TAGS_SELECTOR=name=...,mode=ofl|str`; or leave it unset for automatic selection",
         "a user's note (code index id 57374222433); " + GH + "NVIDIA-AI-Blueprints/nemotron-voice-agent/pull/89",
         "NIMProfileIDNotFound — no matching profile"),
+    sig("nimcache-no-profile",
+        r"Failed to match profiles for given model parameters|no profiles are selected for caching",
+        "A NIMCache's model parameters (or profiles) match no profile of the NIM's manifest for the cluster's GPUs.",
+        "`kubectl describe nimcache NAME`; list the NIM's profiles (`docker run --rm -e NGC_API_KEY IMAGE "
+        "list-model-profiles`) and name one in spec.source.ngc.model.profiles, or loosen precision, engine, "
+        "tensorParallelism or gpus so one matches",
+        GH + "NVIDIA/k8s-nim-operator internal/controller/nimcache_controller.go (the operator's own messages)",
+        "no profiles are selected for caching"),
     sig("ngc-auth", r"Authentication Error|\b401 Unauthorized|\b403 Forbidden",
         "NGC refused the model download: no valid NGC_API_KEY in the container.",
         "NGC refused the model download: NGC_API_KEY must be in the container's environment, a valid key with "
