@@ -59,8 +59,33 @@ def test_the_doc_states_a_rule_for_every_layer():
     got = rules()
     assert set(got) == {"rivalite", "rivagateway", "rivaverify", "plugins", "fixtures", "suites", "testing"}
     assert "rivaverify" in got["rivalite"][0] and "rivalite" in got["rivaverify"][0]
-    assert got["rivaverify"][1] == {"rivaverify/adapters/rivalite.py": {"rivalite"},
-                                    "rivaverify/adapters/rivagateway.py": {"rivagateway"}}
+    assert got["rivaverify"][1] == {"rivaverify/adapters/rivalite.py": {"rivalite"}}
+
+
+def unused_allowances(table: dict[str, tuple[set[str], dict[str, set[str]]]]) -> list[str]:
+    """Allowances no file needs: the file is missing, or imports nothing of what it may."""
+    out = []
+    for layer, (_, allowed) in sorted(table.items()):
+        for rel, names in sorted(allowed.items()):
+            path = ROOT / rel
+            used = {m.split(".")[0] for _, m in imports(ast.parse(path.read_text(), rel))} if path.is_file() else set()
+            out += [f"{layer}: `{rel}` may import `{name}`, and " + ("imports nothing of it" if path.is_file() else
+                                                                      "there is no such file")
+                    for name in sorted(names - used)]
+    return out
+
+
+def test_every_allowance_is_used():
+    unused = unused_allowances(rules())
+    assert not unused, "allowances of docs/architecture.md no file uses:\n  " + "\n  ".join(unused)
+
+
+def test_an_unused_allowance_is_caught():
+    table = {"rivaverify": (set(), {"rivaverify/adapters/rivalite.py": {"rivalite", "rivagateway"},
+                                    "rivaverify/adapters/nothing.py": {"rivagateway"}})}
+    assert unused_allowances(table) == [
+        "rivaverify: `rivaverify/adapters/nothing.py` may import `rivagateway`, and there is no such file",
+        "rivaverify: `rivaverify/adapters/rivalite.py` may import `rivagateway`, and imports nothing of it"]
 
 
 def test_every_module_keeps_to_its_layer():
