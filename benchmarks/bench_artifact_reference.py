@@ -1,4 +1,5 @@
-"""Reference-only staging time against a local S3 API server (goal <= 1 s; the seed's riva-130 takes about 4 s).
+"""Reference-only staging time against a local S3 API server (goal <= 1 s; riva-130, the
+seed's staging script, took about 4 s).
 
     python benchmarks/bench_artifact_reference.py [--runs 10]
 

@@ -1,4 +1,5 @@
-"""Artifact staging in S3 (the seed's riva-130) and fetching for deployment.
+"""Artifact staging in S3 (in place of riva-130, the seed's staging script: docs/architecture.md#the-seed) and
+fetching for deployment.
 
     stage(store, StageRequest(...)) -> StageResult     full or reference-only staging, resumable
     fetch(store, uri, cache) -> StagedArtifact         the verified local .riva files of a staged prefix

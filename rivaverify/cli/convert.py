@@ -1,5 +1,5 @@
 """`rivaverify convert`: a staged .riva (or .rmir) -> riva-build -> riva-deploy -> a Triton model repository with its
-build facts, in the conversion image through the Docker SDK (the seed's riva-131)."""
+build facts, in the conversion image through the Docker SDK (in place of riva-131, the seed's conversion script)."""
 
 from __future__ import annotations
 

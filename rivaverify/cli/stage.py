@@ -1,7 +1,8 @@
-"""`rivaverify stage`: stage a Riva model artifact in S3 (the seed's riva-130), in full or by reference.
+"""`rivaverify stage`: stage a Riva model artifact in S3 (in place of riva-130, the seed's staging
+script: docs/architecture.md#the-seed), in full or by reference.
 
-Each option defaults to its RIVA__ setting, else to the seed's variable, read from the environment or ./.env,
-so existing .env files keep working.
+Each option defaults to its RIVA__ setting, else to the variable the seed's script read (from the environment or
+./.env), so existing .env files keep working.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ def _epilog() -> str:
         names = [settings.env_name(field)] + ([settings.STAGE_SEED_VARIABLES[field]]
                                               if field in settings.STAGE_SEED_VARIABLES else [])
         pairs.append(f"  --{dest.replace('_', '-')} {', '.join(names)}")
-    return ("defaults: each option falls back to its RIVA__ setting, then to the seed's variable (environment or "
-            "./.env):\n" + "\n".join(pairs) + "\n"
+    return ("defaults: each option falls back to its RIVA__ setting, then to the variable the old staging script "
+            "(riva-130) read (environment or ./.env):\n" + "\n".join(pairs) + "\n"
             "credentials: the standard AWS chain (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO, instance "
             "role).\nexit status: 0 staged (or already staged), 1 staging failed (nothing marked complete), "
             "2 bad usage.\n")
