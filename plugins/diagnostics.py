@@ -15,6 +15,7 @@ import pytest
 from plugins.phases import get_tracker
 from plugins.settings import get_settings
 from rivaverify.diagnostics import LogCursor, LogVerdict, diagnose, log_verdict
+from rivaverify.diagnostics.catalogue import LAST
 from rivaverify.phases import phase_of_path
 from rivaverify.settings import needs_gpu
 
@@ -36,21 +37,20 @@ def log_tails(config: pytest.Config) -> dict[str, str]:
 def pytest_riva_next_steps(config: pytest.Config, phase: Any, failures: list[dict[str, str]]) -> list[str]:
     """The signatures found in the failures and in this run's deployment logs, each with its next step; then how
     to diagnose a whole log that showed one."""
-    steps = []
     gpu = needs_gpu(get_settings(config))
     own = "\n".join(line for f in failures for line in f["message"].splitlines()  # not a next step already given
                     if not line.strip().startswith("next step:"))
     sources = {"the failure": own, **log_tails(config)}
-    seen, logs_with = set(), []
+    seen, logs_with, found = set(), [], []
     for where, text in sources.items():
         for d in diagnose(text, log=where != "the failure", gpu=gpu, warnings=True):
             if where != "the failure" and where not in logs_with:
                 logs_with.append(where)
             if d.signature not in seen:
                 seen.add(d.signature)
-                steps.append(f"{d.next_step} [seen in {where}: {d.line[:160]}]")
-    steps += [f"the whole log, with how far the start got: `rivaverify diagnose {w}`" for w in logs_with]
-    return steps
+                found.append((d.signature in LAST, f"{d.next_step} [seen in {where}: {d.line[:160]}]"))
+    steps = [step for _, step in sorted(found, key=lambda f: f[0])]  # causes before effects, wherever seen
+    return steps + [f"the whole log, with how far the start got: `rivaverify diagnose {w}`" for w in logs_with]
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
