@@ -70,8 +70,9 @@ def test_each_signature_matches_its_own_example_and_names_a_cause_and_source():
 
 
 def test_lines_that_must_not_alarm():
-    """A clean start's `No such container` (riva_start.sh removes an old container first), Triton's client asking
-    for status while Triton still loads (jetson-containers#450), a streaming-only NIM's fact."""
+    """Docker's `No such container` on a clean start (Docker's wording, written here, not from a published log),
+    riva_server asking Triton for status while Triton still loads (jetson-containers#450, verbatim), a
+    streaming-only NIM's fact (verbatim, code index id 51787747742)."""
     text = (b"Error response from daemon: No such container: riva-speech\n"
             b"E0324 18:13:59.729030    21 model_registry.cc:286] error: unable to get server status: failed to "
             b"connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:8001: Failed to connect to remote host: "
