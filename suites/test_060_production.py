@@ -151,17 +151,20 @@ def test_no_partials_when_interim_results_are_off(riva, needs_online, stream_cli
         f"{len(runs[0].streamed.partials)} interim results came back although interim_results was false")
 
 
-def _latency_figures(record_figure, keys, merged):
+def _latency_figures(record_figure, merged, partial, final):
+    """p95 of each response kind: partial and final under their key figures' names, the others beside them."""
+    keys, prefix = {"partial": partial, "final": final}, partial.rpartition(".")[0]
     for kind, st in merged.items():
         if st is not None:
-            record_figure(keys[kind], round(st.p95, 1), "ms", **{k: round(v, 1) for k, v in vars(st).items()})
+            record_figure(keys.get(kind, f"{prefix}.{kind}"), round(st.p95, 1), "ms",
+                          **{k: round(v, 1) for k, v in vars(st).items()})
 
 
 def test_streaming_latency(streamed, thresholds, record_figure, extras):
     ok = [s for s in streamed if s.timing is not None]
     merged = merge([s.timing for s in ok])
     flags = [f for s in ok for f in s.timing.flags]
-    _latency_figures(record_figure, {"partial": figures.LATENCY_PARTIAL, "final": figures.LATENCY_FINAL}, merged)
+    _latency_figures(record_figure, merged, figures.LATENCY_PARTIAL, figures.LATENCY_FINAL)
     audio_s = sum(s.audio.duration_s for s in ok)
     record_figure(figures.STREAMING_RTFX, round(audio_s / sum(s.timing.wall_s for s in ok), 3), "x")
     extras.append(html_extras.html(
@@ -196,8 +199,7 @@ def test_concurrent_streams(riva, deployment, target_host, stream_clips, streame
              for r in runs if r.wer is not None and single.get(r.utterance.id) is not None
              and r.wer > single[r.utterance.id] + 0.05]
     merged = merge([r.timing for r in runs])
-    _latency_figures(record_figure, {"partial": figures.CONCURRENT_PARTIAL.format(n),
-                                     "final": figures.CONCURRENT_FINAL.format(n)}, merged)
+    _latency_figures(record_figure, merged, figures.CONCURRENT_PARTIAL.format(n), figures.CONCURRENT_FINAL.format(n))
     record_figure(figures.CONCURRENT_RTFX.format(n), round(sum(r.audio.duration_s for r in runs) / wall, 2), "x",
                   streams=n)
     if before is not None:
