@@ -19,7 +19,8 @@ def get_plan(config: pytest.Config) -> Plan:
 
 @pytest.fixture(scope="session")
 def plan(pytestconfig: pytest.Config) -> Plan:
-    """Record every action (plan.run, plan.write, plan.upload); carry it out only when it returns True."""
+    """Every action a fixture takes, noted (plan.record, plan.command, plan.write) or noted and carried out unless a
+    dry run (plan.carry_out, plan.run)."""
     return get_plan(pytestconfig)
 
 

@@ -16,10 +16,11 @@ from _pytest.junitxml import xml_key
 
 from plugins.phases import get_tracker, next_steps
 from plugins.settings import get_settings
+from rivaverify import targets
 from rivaverify.diagnostics import redact_mapping
 from rivaverify.phases import phase_of_path
 from rivaverify.report import summary
-from rivaverify.settings import Flavor, Settings, Target, public_dict, thresholds
+from rivaverify.settings import Settings, public_dict, thresholds
 from rivaverify.state import SCHEMA_VERSION, now, write_json_atomic
 
 PACKAGES = ("riva-verify", "pytest", "nvidia-riva-client", "tritonclient", "grpcio", "nvidia-pytriton", "docker")
@@ -127,8 +128,9 @@ class Summary:
 
 def run_summary(run: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """Verdict, what was verified, key figures with their bounds (rivaverify.report.summary)."""
-    image, digest, kind = deployed_image(settings)
-    host = settings.grpc_address if settings.target == Target.endpoint else \
+    target = targets.get(settings)
+    image, digest, kind = deployed_image(target)
+    host = settings.grpc_address if not target.deploys else \
         f"{socket.gethostname()} ({settings.grpc_address})"
     bounds = thresholds(settings).model_dump()
     return {"verdict": summary.verdict(run["exit_status"], run["phases"]),
@@ -136,17 +138,17 @@ def run_summary(run: dict[str, Any], settings: Settings) -> dict[str, Any]:
             "figures": summary.key_figures(run["phases"], bounds), "bounds": bounds}
 
 
-def deployed_image(settings: Settings) -> tuple[str | None, str | None, str | None]:
+def deployed_image(target: targets.Target) -> tuple[str | None, str | None, str | None]:
     """(image, digest, kind) of target docker's image: RIVA__IMAGE or the riva-lite image's tag (its NIM image's
     with flavor nim); digest from the engine. Other targets run no image of this run's."""
-    if settings.target != Target.docker or settings.dry_run:
-        return settings.image, None, summary.image_kind(settings.image)
-    image = settings.image
+    image = target.settings.image
+    if not target.uses_docker or target.settings.dry_run:
+        return image, None, summary.image_kind(image)
     if not image:
         from rivaverify.adapters import rivalite
 
         try:
-            image = rivalite.nim_image_tag() if settings.flavor == Flavor.nim else rivalite.image_tag()
+            image = rivalite.nim_image_tag() if target.nim else rivalite.image_tag()
         except rivalite.RivaLiteMissing:
             return None, None, None
     return image, summary.image_digest(image), summary.image_kind(image)

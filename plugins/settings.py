@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from rivaverify import targets
 from rivaverify.settings import Settings, SettingsError, description, env_name, load, option_name
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
@@ -27,11 +28,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def get_settings(config: pytest.Config) -> Settings:
-    """The run's settings, loaded and validated on first use (a UsageError names what is wrong)."""
+    """The run's settings, loaded and validated on first use (a UsageError names what is wrong), and a target
+    that can work with them (a combination that cannot is refused before anything starts)."""
     if SETTINGS_KEY not in config.stash:
         options = {name: config.getoption(f"riva_{name}", None) for name in Settings.model_fields}
         try:
-            config.stash[SETTINGS_KEY] = load(options)
+            settings = load(options)
         except SettingsError as exc:
             raise pytest.UsageError(f"{exc}\n(fix the variable, .env entry or option named above)") from None
+        refused = targets.get(settings).refusal()
+        if refused:
+            raise pytest.UsageError(f"target {settings.target} refused: {refused}")
+        config.stash[SETTINGS_KEY] = settings
     return config.stash[SETTINGS_KEY]

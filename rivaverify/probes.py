@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import requests
 
 from rivaverify import modelrepo
 from rivaverify.asr import client
-from rivaverify.readiness import Check, Stage, Unreachable
+from rivaverify.readiness import Check, Unreachable
 
 
 def _get(url: str, unseen_is_skip: bool, timeout: float = 2) -> requests.Response:
@@ -72,34 +71,3 @@ def riva_model_listed(auth: Any, language_code: str, model_name: str | None) -> 
         return bool(ours), f"{language_code} models: {sorted(ours)} of {sorted(models)}"
 
     return check
-
-
-def stages(
-    alive: Callable[[], tuple[bool, str]] | None,
-    triton_http: str | None,
-    expected_models: list[str],
-    auth: Any,
-    language_code: str,
-    model_name: str | None,
-    timeout_s: float,
-    triton_optional: bool = False,
-    after_triton: tuple[Stage, ...] = (),
-) -> list[Stage]:
-    """process alive -> Triton live -> Triton ready -> every model ready [-> after_triton] -> gRPC health -> model
-    listed."""
-    out = []
-    if alive is not None:
-        out.append(Stage("process alive", alive, min(timeout_s, 30)))
-    if triton_http:
-        out += [
-            Stage("triton live", triton_health(triton_http, "live", triton_optional), timeout_s, triton_optional),
-            Stage("triton ready", triton_health(triton_http, "ready", triton_optional), timeout_s, triton_optional),
-            Stage("models ready", triton_models_ready(triton_http, expected_models, triton_optional), timeout_s,
-                  triton_optional),
-        ]
-    out += list(after_triton)
-    out += [
-        Stage("grpc health serving", riva_health(auth), timeout_s),
-        Stage("model listed", riva_model_listed(auth, language_code, model_name), min(timeout_s, 30)),
-    ]
-    return out

@@ -99,11 +99,11 @@ SECRET_FIELDS = ("api_key", "gateway_api_key", "ngc_api_key", "model_key")
 PUBLIC_NAMES = {"grpc_address": "host"}
 
 # The seed's variables (and AWS's endpoint name), read from the environment or .env for a setting whose RIVA__
-# name is set in neither. The suites read these three; not the seed's model name, version or source: those
+# name is set in neither. The suites read these four; not the seed's model name, version or source: those
 # would stage riva-lite's archive under the real model's path, or deploy the real model on riva-lite.
 SEED_VARIABLES = {"bucket": "NVIDIA_DRIVERS_S3_BUCKET", "aws_region": "AWS_REGION",
                   "s3_endpoint_url": "AWS_ENDPOINT_URL_S3", "ngc_api_key": "NGC_API_KEY"}
-# `rivaverify stage` (the seed's riva-130) reads them all, as the seed's script did.
+# `rivaverify stage` (the seed's artifact staging script, riva-130) reads them all, as that script did.
 STAGE_SEED_VARIABLES = {"artifact": "RIVA_ASR_MODEL_S3_URI", **SEED_VARIABLES, "artifact_name": "RIVA_ASR_MODEL_NAME",
                         "model_version": "MODEL_VERSION", "env": "ENV"}
 
@@ -287,10 +287,10 @@ def thresholds(settings: Settings) -> Thresholds:
 
 
 def needs_gpu(settings: Settings) -> bool:
-    """riva-lite runs on CPU; any other image is taken for real Riva, which needs a GPU."""
-    if settings.require_gpu is not None:
-        return settings.require_gpu
-    return settings.target == Target.docker and bool(settings.image) and "riva-lite" not in settings.image
+    """Whether a GPU is expected where the deployment runs: the target's answer (rivaverify/targets)."""
+    from rivaverify import targets
+
+    return targets.get(settings).needs_gpu
 
 
 class SettingsError(ValueError):
@@ -424,7 +424,7 @@ def configuration_md() -> str:
         f"`{ENV_PREFIX}<NAME>` environment variable, the same name in a `.env` file in the working directory, "
         "the seed's variable where one is listed, the default. `rivaverify stage` reads the same settings, its "
         "options first. Invalid settings stop the run before any test, naming the variable or option, the bad "
-        "value and what is allowed. Secrets (`api_key`, `gateway_api_key`) are never printed. "
+        "value and what is allowed. Secrets (`" + "`, `".join(SECRET_FIELDS) + "`) are never printed. "
         "[`.env.example`](../.env.example) lists every variable with its default.", "",
         "| variable | option | default | meaning |", "|---|---|---|---|",
     ]

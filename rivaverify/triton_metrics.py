@@ -11,10 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rivaverify import nim
 from rivaverify.gateway.metrics import parse_metrics
-from rivaverify.gpu_requirements import is_nim
-from rivaverify.settings import Flavor, Settings, Target
+from rivaverify.settings import Settings
 
 # Per-model counters (summed over versions and, for failures, over `reason`), by the short names kept here.
 COUNTERS = {
@@ -46,16 +44,10 @@ class Scrape:
 
 
 def metrics_url(settings: Settings) -> str:
-    """RIVA__METRICS_URL, else the deployment's on the host the fixtures give Triton's HTTP (deploy.deployment):
-    127.0.0.1 for target local, the gRPC address' host otherwise; Triton's port, or a NIM's /v1/metrics."""
-    if settings.metrics_url:
-        return settings.metrics_url
-    if settings.flavor == Flavor.nim:
-        return f"{nim.base_url(settings.nim_http_address)}/v1/metrics"
-    host = "127.0.0.1" if settings.target == Target.local else settings.grpc_host
-    if is_nim(settings.image):
-        return f"http://{host}:{nim.HTTP_PORT}/v1/metrics"  # a NIM serves its metrics on its HTTP port
-    return f"http://{host}:{settings.triton_metrics_port}/metrics"
+    """Where the deployment's metrics are: the target's answer (rivaverify/targets)."""
+    from rivaverify import targets
+
+    return targets.get(settings).metrics_url()
 
 
 def parse(text: str, url: str = "") -> Scrape:

@@ -6,7 +6,6 @@ import pytest
 
 from rivaverify import gpu_requirements, nim, preflight
 from rivaverify.runtime.docker import DockerError
-from rivaverify.settings import Flavor, Target, needs_gpu
 
 pytestmark = [pytest.mark.smoke, pytest.mark.production]
 
@@ -42,17 +41,14 @@ def test_free_disk(host, settings, thresholds, record_fact):
         "free space or override RIVA__MIN_FREE_DISK_GB")
 
 
-PORT_LABELS = {"riva": "riva grpc"}  # the others read as they are named: triton http, triton grpc, ...
+PORT_LABELS = {"riva": "riva grpc", "nim_http": "nim http"}  # the others as they are named: triton http, ...
 
 
-def test_ports(host, settings, record_fact):
-    ports = {PORT_LABELS.get(name, name.replace("_", " ")): port for name, port in settings.triton_ports().items()
-             if name == "riva" or not (settings.flavor == Flavor.nim and settings.target == Target.docker)}
-    if settings.flavor == Flavor.nim:  # NIM's HTTP API; a NIM container publishes no Triton port
-        ports["nim http"] = settings.nim_http_port
+def test_ports(host, settings, target, record_fact):
+    ports = {PORT_LABELS.get(name, name.replace("_", " ")): port for name, port in target.ports().items()}
     state = {name: preflight.listening(host, port) for name, port in ports.items()}
     record_fact("ports_listening", {f"{n} {ports[n]}": v for n, v in state.items()})
-    if settings.target == Target.endpoint:
+    if not target.deploys:
         hostname = settings.grpc_host
         if hostname not in ("localhost", "127.0.0.1", "::1", "[::1]") or settings.host_url != "local://":
             pytest.skip(f"endpoint {settings.grpc_address} is not on the host whose sockets this run can see")
@@ -74,9 +70,9 @@ def test_ports(host, settings, record_fact):
 
 
 @pytest.mark.docker
-def test_docker_engine(settings, plan, record_fact):
-    if settings.target != Target.docker:
-        pytest.skip(f"target {settings.target} does not need Docker")
+def test_docker_engine(target, plan, record_fact):
+    if not target.uses_docker:
+        pytest.skip(f"target {target.name} does not need Docker")
     if plan.dry_run:
         pytest.skip("dry run")
     try:
@@ -91,17 +87,17 @@ def test_docker_engine(settings, plan, record_fact):
     assert engine["os"] == "linux", f"Docker engine runs {engine['os']}, expected linux"
 
 
-def _needs_nim(settings):
-    if settings.flavor != Flavor.nim:
+def _needs_nim(target):
+    if not target.nim:
         pytest.skip("flavor classic: no NIM to run (RIVA__FLAVOR=nim)")
-    if settings.target == Target.endpoint:
-        pytest.skip("target endpoint: the NIM runs already; its run line is not this run's")
+    if not target.deploys:
+        pytest.skip(f"target {target.name}: the NIM runs already; its run line is not this run's")
 
 
-def test_nim_key_in_the_environment(settings, record_fact):
+def test_nim_key_in_the_environment(settings, target, record_fact):
     """A NIM downloads its model with NGC_API_KEY from its own environment; `docker login` only pulls the image."""
-    _needs_nim(settings)
-    riva_lite = settings.target == Target.local or not settings.image
+    _needs_nim(target)
+    riva_lite = target.riva_lite
     record_fact("ngc_api_key", "set" if settings.ngc_api_key else "riva-lite's stand-in" if riva_lite else "missing")
     assert settings.ngc_api_key is not None or riva_lite, (
         f"NGC_API_KEY is not set, and the NIM {settings.image} downloads its model from NGC with it (a `docker login "
@@ -110,30 +106,29 @@ def test_nim_key_in_the_environment(settings, record_fact):
 
 
 @pytest.mark.docker
-def test_nim_cache_folder_is_writable_by_the_nim(settings, request, record_fact):
+def test_nim_cache_folder_is_writable_by_the_nim(target, request, record_fact):
     """NIM's containers run as UID 1000: a host cache folder they cannot write fails the first start."""
-    _needs_nim(settings)
-    if settings.target != Target.docker:
-        pytest.skip("target local: riva-lite's NIM face runs as this user")
-    cache = request.getfixturevalue("nim_cache")
+    _needs_nim(target)
+    if not target.uses_docker:
+        pytest.skip(f"target {target.name}: riva-lite's NIM face runs as this user")
+    cache = request.getfixturevalue("nim_cache")  # only for a NIM in a container: a fixture skipped otherwise
     record_fact("nim_cache", {"path": str(cache), "filled": nim.cache_filled(cache)})
     problem = nim.cache_problem(cache)
     assert problem is None, f"the NIM cache (RIVA__NIM_CACHE): {problem}"
 
 
 @pytest.fixture(scope="module")
-def gpu_list(host, settings):
+def gpu_list(host, settings, target):
     found = preflight.gpus(host)
     if not found:
-        if needs_gpu(settings):
+        if target.needs_gpu:
             pytest.fail(f"no NVIDIA GPU found (nvidia-smi {'missing' if found is None else 'lists none'}), but "
-                        f"target {settings.target} with image {settings.image or 'riva-lite'} needs one: install the "
+                        f"target {target.name} with image {target.image or 'riva-lite'} needs one: install the "
                         "driver" + (" (or unset RIVA__REQUIRE_GPU)" if settings.require_gpu else ""))
-        if settings.target == "endpoint":
+        if not target.deploys:
             pytest.skip("no GPU visible on the host checked; target endpoint: set RIVA__HOST_URL to the server's "
                         "host (ssh://...) to check its GPUs, and RIVA__REQUIRE_GPU=true to make this a failure")
-        pytest.skip(f"no GPU on this host; target {settings.target} "
-                    f"({settings.image or 'riva-lite'}) runs on the CPU")
+        pytest.skip(f"no GPU on this host; target {target.name} ({target.image or 'riva-lite'}) runs on the CPU")
     return found
 
 
@@ -168,8 +163,8 @@ FREE_SHARE = 0.9  # of the memory bound: an idle GPU shows a few hundred MiB in 
 
 
 @pytest.mark.gpu
-def test_gpu_free_memory(gpu_list, settings, thresholds, record_fact):
-    if settings.target == Target.endpoint:
+def test_gpu_free_memory(gpu_list, target, thresholds, record_fact):
+    if not target.deploys:
         pytest.skip("target endpoint: the running deployment holds its GPU memory, so free memory says nothing")
     if not any("memory_free_gb" in g for g in gpu_list):
         pytest.skip("nvidia-smi's answer has no memory.free column")
@@ -183,10 +178,10 @@ def test_gpu_free_memory(gpu_list, settings, thresholds, record_fact):
 
 
 @pytest.mark.gpu
-def test_gpu_selection(gpu_list, settings):
+def test_gpu_selection(gpu_list, settings, target):
     """A NIM takes one GPU on a host with two or more: --gpus all is not supported there (NIM's configuration)."""
-    if settings.target != Target.docker:
-        pytest.skip(f"target {settings.target}: this run does not choose the deployment's GPUs")
+    if not target.uses_docker:
+        pytest.skip(f"target {target.name}: this run does not choose the deployment's GPUs")
     problem = gpu_requirements.gpu_selection_problem(settings.image, settings.docker_gpus, len(gpu_list))
     assert problem is None, problem
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from rivaverify.artifact import verify
-from rivaverify.settings import Flavor
 
 pytestmark = [pytest.mark.smoke, pytest.mark.production, pytest.mark.aws]
 
@@ -37,8 +36,8 @@ def test_models_match_checksums(staged, record_fact, record_figure):
     assert not problems, "\n".join(problems)
 
 
-def test_repository_built_from_this_artifact(staged, settings, request, record_fact):
-    if settings.flavor == Flavor.nim and not settings.model_repo:
+def test_repository_built_from_this_artifact(staged, settings, target, request, record_fact):
+    if target.nim and not settings.model_repo:
         pytest.skip("flavor nim: the NIM deploys its model into its cache itself (from NGC; riva-lite from its "
                     "pinned model), not from the staged artifact")
     try:

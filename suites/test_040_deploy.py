@@ -12,7 +12,6 @@ from rivaverify import gpu_requirements, nim, preflight, shim
 from rivaverify.asr import client
 from rivaverify.diagnostics import diagnose
 from rivaverify.report import figures
-from rivaverify.settings import DockerLaunch, Target, needs_gpu
 
 pytestmark = [pytest.mark.smoke, pytest.mark.production]
 
@@ -22,12 +21,12 @@ def _needs_runtime(deployment):
         pytest.skip(f"target {deployment.target}: the launcher was not started by this run, its PATH is not visible")
 
 
-def test_shim_is_first_on_path(deployment, target_host, settings, record_fact):
+def test_shim_is_first_on_path(deployment, target_host, settings, target, record_fact):
     _needs_runtime(deployment)
-    if deployment.nim_http:
+    if target.nim:
         pytest.skip("flavor nim: a NIM has no start-riva; it starts tritonserver with its cache's repository (the "
                     "next test reads its argv)")
-    if settings.target == Target.docker and settings.docker_launch != DockerLaunch.start_riva:
+    if not target.launches_start_riva:
         pytest.skip(f"RIVA__DOCKER_LAUNCH={settings.docker_launch}: no start-riva, tritonserver is started with "
                     "--model-repository on its own argv (the next test reads it)")
     launcher = deployment.runtime.launcher()
@@ -72,7 +71,7 @@ def test_tritonserver_argv_carries_the_model_repository_once(deployment, target_
         assert values == [expected], f"tritonserver serves {values[0]}, expected {expected}: {argv}"
 
 
-def test_open_files_limit(deployment, target_host, settings, record_fact):
+def test_open_files_limit(deployment, target_host, settings, target, record_fact):
     """tritonserver's `Max open files` as the kernel keeps it. A NIM needs NIM_OPEN_FILES (its run line's --ulimit
     nofile=2048:2048, else `Too many open files`); riva-speech documents no minimum, so below it is a warning."""
     pids = _tritonserver_pids(deployment, target_host, settings)
@@ -87,7 +86,7 @@ def test_open_files_limit(deployment, target_host, settings, record_fact):
     record_fact("open_files_limit", {"pid": pid, "soft": soft, "hard": hard})
     need = gpu_requirements.NIM_OPEN_FILES
     low = soft is not None and soft < need
-    if not (deployment.nim_http or gpu_requirements.is_nim(settings.image)):
+    if not (target.nim or gpu_requirements.is_nim(target.image)):
         if low:
             record_fact("open_files_warning", f"tritonserver may open {soft} files; NIM asks for {need} (riva-speech "
                         "documents no minimum): if the log says `Too many open files`, raise --ulimit nofile")
@@ -98,13 +97,13 @@ def test_open_files_limit(deployment, target_host, settings, record_fact):
 
 
 @pytest.mark.gpu
-def test_gpu_visible_in_the_container(deployment, settings, record_fact):
+def test_gpu_visible_in_the_container(deployment, settings, target, record_fact):
     """nvidia-smi inside the container lists the GPUs it was given: the toolkit and --gpus worked."""
     rt = deployment.runtime
     if rt is None or rt.name != "docker":
         pytest.skip(f"target {deployment.target}: no container started by this run; 010 read the host's GPUs")
-    if not needs_gpu(settings):
-        pytest.skip(f"image {settings.image or 'riva-lite'} runs on the CPU: no GPU asked of the container")
+    if not target.needs_gpu:
+        pytest.skip(f"image {target.image or 'riva-lite'} runs on the CPU: no GPU asked of the container")
     gpus, why = preflight.visible_gpus(
         rt.exec(["nvidia-smi", f"--query-gpu={preflight.GPU_QUERY}", "--format=csv,noheader,nounits"]))
     record_fact("container_gpus", gpus if gpus is not None else why)
@@ -166,7 +165,7 @@ CONTAINER_LINES = {
 }
 
 
-def test_launcher_log_shows_no_failure(deployment, settings, record_fact):
+def test_launcher_log_shows_no_failure(deployment, target, record_fact):
     """The launcher still runs, and its log holds no known failure signature (start-riva's child-exited line,
     a model that failed to load, ...): what a healthy deployment's log looks like, on Riva and riva-lite."""
     _needs_runtime(deployment)
@@ -177,7 +176,7 @@ def test_launcher_log_shows_no_failure(deployment, settings, record_fact):
                                     for key, text in CONTAINER_LINES.items()})
     if deployment.nim_http:
         record_fact("nim_profile", nim.profile_named(log))  # how a NIM words it is not confirmed: never required
-    found = diagnose(log, log=True, gpu=needs_gpu(settings))
+    found = diagnose(log, log=True, gpu=target.needs_gpu)
     steps = "".join(f"\n- {d.signature}: {d.line}\n  next step: {d.next_step}" for d in found)
     assert rt.alive() and not found, (
         ("the launcher runs" if rt.alive() else f"the launcher exited with {rt.exit_code()}")

@@ -30,10 +30,11 @@ def load_run(request, settings, plan):
         request.getfixturevalue("needs_online")  # locust's users stream
     except pytest.skip.Exception:
         if plan.dry_run:  # the deployment was planned; so is the load run
-            plan.run(_argv(settings.grpc_address, settings)[0])
+            plan.command(_argv(settings.grpc_address, settings)[0])
         raise
     argv, out = _argv(deployment.grpc_address, settings)
-    if not plan.run(argv):
+    plan.command(argv)
+    if plan.dry_run:
         pytest.skip("dry run")
     result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=settings.load_seconds + 180)
     stats = json.loads(Path(f"{out}.json").read_text()) if Path(f"{out}.json").exists() else []

@@ -17,7 +17,7 @@ SUITE = """
 import pathlib
 
 def test_deploy(settings, plan):
-    plan.run(["start-riva", "--riva-uri=0.0.0.0:50051"])
+    plan.command(["start-riva", "--riva-uri=0.0.0.0:50051"])
     logs = pathlib.Path("reports/logs")
     logs.mkdir(parents=True, exist_ok=True)
     key = settings.api_key.get_secret_value()

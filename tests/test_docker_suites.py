@@ -122,9 +122,11 @@ def test_ctrl_c_mid_run_removes_the_container(tmp_path, work_dir, docker_engine,
     assert run.containers(docker_engine) == []
 
 
-def test_an_image_that_cannot_be_pulled_names_it_and_docker_login(tmp_path, work_dir, docker_engine, riva_lite_image):
+def test_an_image_that_cannot_be_pulled_names_it_and_docker_login(tmp_path, work_dir, docker_engine, riva_lite_image,
+                                                                  rivalite_models):
     missing = "localhost:1/nvidia/riva/riva-speech:absent"  # a registry that refuses at once
-    run = DockerRun(tmp_path, work_dir, {"RIVA__IMAGE": missing, "RIVA__REQUIRE_GPU": "false"})
+    run = DockerRun(tmp_path, work_dir, {"RIVA__IMAGE": missing, "RIVA__REQUIRE_GPU": "false",
+                                         "RIVA__MODEL_REPO": str(rivalite_models)})  # something to serve
     result = run.pytest("-m", "smoke")
     assert result.returncode == 1
     assert f"image {missing} is not on the Docker engine and cannot be pulled" in result.stdout

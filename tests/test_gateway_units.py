@@ -11,6 +11,7 @@ from rivagateway.audio import MonoMixer
 from rivagateway.ratelimit import SlidingWindow
 from rivagateway.riva import streaming_config
 from rivaverify import settings as s
+from rivaverify import targets
 from rivaverify.gateway.client import Event, GatewayStream, http_base, stream_url
 from rivaverify.gateway.contract import contract_problems
 from rivaverify.gateway.metrics import metric, parse_metrics
@@ -165,6 +166,7 @@ def test_a_missing_gateway_extra_skips_or_fails_as_the_run_asks(monkeypatch):
 
     monkeypatch.setattr(fixture, "_missing_extra", lambda: "aiohttp")
     with pytest.raises(pytest.skip.Exception, match=r"aiohttp is missing\): pip install -e '.\[gateway\]'"):
-        fixture._can_start(s.load())
+        fixture._can_start(s.load(), targets.get(s.load()))
     with pytest.raises(pytest.fail.Exception, match="RIVA__REQUIRE_EXTRAS=true: a missing extra fails this run"):
-        fixture._can_start(s.load({"require_extras": "true"}))
+        required = s.load({"require_extras": "true"})
+        fixture._can_start(required, targets.get(required))

@@ -122,10 +122,8 @@ import pytest, subprocess
 
 @pytest.fixture(scope="session")
 def deployment(plan):
-    if plan.run(["touch", "deployed"]):
-        subprocess.run(["touch", "deployed"], check=True)
-    if plan.write("config.txt"):
-        open("config.txt", "w").write("x")
+    plan.run(["touch", "deployed"], lambda: subprocess.run(["touch", "deployed"], check=True))
+    plan.carry_out("write", "config.txt", lambda: open("config.txt", "w").write("x"))
     if plan.dry_run:
         pytest.skip("dry run")
 

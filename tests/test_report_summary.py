@@ -9,6 +9,7 @@ import threading
 
 import pytest
 
+from rivaverify import targets
 from rivaverify.report import charts, history, summary
 from rivaverify.settings import PROFILES, Profile, load
 
@@ -176,7 +177,7 @@ def test_target_docker_reports_the_image_and_its_digest_from_the_engine(docker_e
     if not tagged:
         pytest.skip("no tagged image on the Docker engine")
     name = tagged[0].tags[0]
-    image, digest, _ = deployed_image(load({"target": "docker", "image": name}))
+    image, digest, _ = deployed_image(targets.get(load({"target": "docker", "image": name})))
     digests = [d.rpartition("@")[2] for d in tagged[0].attrs.get("RepoDigests") or []]
     assert image == name and digest in digests + [tagged[0].id]
     assert summary.image_digest("riva-verify-no-such-image:0") == "unknown (ImageNotFound)"
@@ -187,10 +188,10 @@ def test_target_docker_with_flavor_nim_reports_riva_lite_nim_image():
     from plugins.reports import deployed_image
     from rivaverify.adapters import rivalite
 
-    image, digest, kind = deployed_image(load({"target": "docker", "flavor": "nim"}))
+    image, digest, kind = deployed_image(targets.get(load({"target": "docker", "flavor": "nim"})))
     assert image == rivalite.nim_image_tag() and image.startswith("riva-lite-nim:") and kind is None
     assert image != rivalite.image_tag() and digest == summary.image_digest(image)
-    assert deployed_image(load({"target": "docker", "flavor": "classic"}))[0] == rivalite.image_tag()
+    assert deployed_image(targets.get(load({"target": "docker", "flavor": "classic"})))[0] == rivalite.image_tag()
 
 
 NIM = [

@@ -52,8 +52,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for name, default in (("http", 8000), ("grpc", 8001), ("metrics", 8002)):
         p.add_argument(f"--triton-{name}-port", type=launcher_mod._port, default=default,
                        help=f"tritonserver's {name} port inside (default {default}; 0 picks a free port)")
-    p.add_argument("--ready-timeout", type=float, default=180, metavar="SECONDS",
-                   help="give up when Triton has not loaded the models by then (default 180)")
+    p.add_argument("--ready-timeout", type=float, default=os.environ.get(launcher_mod.READY_TIMEOUT_ENV) or 180,
+                   metavar="SECONDS", help="give up when Triton has not loaded the models by then (default "
+                   f"{launcher_mod.READY_TIMEOUT_ENV}, else 180)")
     return p.parse_args(argv)
 
 

@@ -37,13 +37,6 @@ GPU_PROBE = (f"nvidia-smi --query-gpu=name,compute_cap,driver_version --format=c
 DEFAULT_OPTIONS = {"language_code": "en-US", "streaming": True, "chunk_size": 0.16, "decoder_type": "greedy"}
 
 
-def riva_lite_target(settings: Any) -> bool:
-    """Whether riva-lite serves the repository: target local, or target docker with no RIVA__IMAGE or a riva-lite
-    image (what else serves it is taken for real Riva, on this host's GPUs)."""
-    image = settings.image or ""
-    return settings.target == "local" or (settings.target == "docker" and (not image or "riva-lite" in image))
-
-
 def wanted(settings: Any) -> bool:
     """Whether the deployment's repository is converted in a container: RIVA__CONVERT, by default with target docker
     and flavor classic (a NIM converts inside itself; target local deploys riva-lite's repository directly)."""

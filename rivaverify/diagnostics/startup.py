@@ -95,7 +95,8 @@ STARTUP = (
         "reboot the host (or reload the nvidia kernel modules) after a driver upgrade; `nvidia-smi` on the host "
         "must work before any container can use the GPU",
         GH + "NVIDIA/nvidia-container-toolkit/issues/394",
-        "nvidia-container-cli: initialization error: nvml error: driver/library version mismatch: unknown."),
+        "nvidia-container-cli: initialization error: nvml error: driver/library version mismatch: unknown.",
+        gpu_only=True),  # a CPU tritonserver (riva-lite's image) logs `Error: Failed to initialize NVML` as it starts
     sig("kind-gpu-no-gpu", r"has kind KIND_GPU but (no GPUs are available|server does not support GPUs)",
         "A model asks for a GPU and tritonserver sees none.",
         "a model asks for a GPU (instance_group KIND_GPU) and tritonserver sees none: give the container GPUs "
