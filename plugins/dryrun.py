@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from plugins.settings import get_settings
+from rivaverify.files import write_json_atomic
 from rivaverify.plan import Plan
-from rivaverify.state import write_json_atomic
 
 PLAN_KEY = pytest.StashKey[Plan]()
 

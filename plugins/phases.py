@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from plugins.settings import get_settings
+from rivaverify.files import now
 from rivaverify.phases import PHASES, Phase, fitting_steps, phase_of_path
-from rivaverify.state import now
 
 NOT_RUN = "not run: "
 MARKERS = {

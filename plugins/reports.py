@@ -18,10 +18,10 @@ from plugins.phases import get_tracker, next_steps
 from plugins.settings import get_settings
 from rivaverify import targets
 from rivaverify.diagnostics import redact_mapping
+from rivaverify.files import SCHEMA_VERSION, now, write_json_atomic
 from rivaverify.phases import phase_of_path
 from rivaverify.report import summary
 from rivaverify.settings import Settings, public_dict, thresholds
-from rivaverify.state import SCHEMA_VERSION, now, write_json_atomic
 
 PACKAGES = ("riva-verify", "pytest", "nvidia-riva-client", "tritonclient", "grpcio", "nvidia-pytriton", "docker")
 RUN_KEY = pytest.StashKey[dict[str, Any]]()  # the run's report data, for plugins/summary.py

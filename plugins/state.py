@@ -8,9 +8,9 @@ import pytest
 
 from plugins.phases import get_tracker
 from plugins.settings import get_settings
+from rivaverify.files import SCHEMA_VERSION, now, write_json_atomic
 from rivaverify.phases import phase_of_path
 from rivaverify.settings import public_dict
-from rivaverify.state import SCHEMA_VERSION, now, write_json_atomic
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from plugins.reports import RUN_KEY
+from rivaverify.files import write_text_atomic
 from rivaverify.phases import phase_of_path
 from rivaverify.report import charts
 from rivaverify.report.summary import WHAT, fmt
-from rivaverify.state import write_text_atomic
 
 STYLE = """<style>
 #riva-summary{color:#222;font-size:13px;margin:0 0 12px}

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rivaverify.state import write_json_atomic
+from rivaverify.files import write_json_atomic
 
 FILE = ".rivaverify-build.json"
 KEYS = ("gpu_name", "compute_capability", "driver", "tensorrt", "triton", "image", "build_options", "built_at")

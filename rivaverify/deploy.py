@@ -54,7 +54,7 @@ class Deployment:
     model_repo: str | None  # the repository as tritonserver sees it
     shim: bool
     triton_http: str | None
-    nim_http: str | None = None  # a NIM's HTTP API base URL; None: a classic deployment
+    nim_url: str | None = None  # a NIM's HTTP API base URL (http://HOST:PORT); None: a classic deployment
     cache: str | None = None  # a NIM's cache when it started: "cold" (empty, filled now) or "warm" (reused)
     readiness: readiness.Readiness | None = None
     ready_s: float | None = None

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from rivaverify.state import now
+from rivaverify.files import now
 
 T = TypeVar("T")
 

@@ -57,7 +57,7 @@ def test_tritonserver_argv_carries_the_model_repository_once(deployment, target_
     if deployment.runtime is None and not pids:
         pytest.skip(f"no tritonserver process visible through {settings.host_url}: set RIVA__HOST_URL to "
                     "the host (ssh://…) or container (docker://…) where it runs")
-    if deployment.nim_http and not pids:
+    if deployment.nim_url and not pids:
         pytest.skip("flavor nim: no tritonserver process among the NIM's; nothing to read an argv from")
     assert pids, (f"no tritonserver process is running; the launcher "
                   f"{'runs' if deployment.runtime.alive() else f'exited with {deployment.runtime.exit_code()}'}. "
@@ -174,7 +174,7 @@ def test_launcher_log_shows_no_failure(deployment, target, record_fact):
     lines = log.splitlines()
     record_fact("container_lines", {key: next((line.rstrip() for line in lines if text in line), None)
                                     for key, text in CONTAINER_LINES.items()})
-    if deployment.nim_http:
+    if deployment.nim_url:
         record_fact("nim_profile", nim.profile_named(log))  # how a NIM words it is not confirmed: never required
     found = diagnose(log, log=True, gpu=target.needs_gpu)
     steps = "".join(f"\n- {d.signature}: {d.line}\n  next step: {d.next_step}" for d in found)

@@ -54,14 +54,14 @@ def test_streaming_recognize(riva, needs_online, smoke_clip, settings, threshold
         f"the final came {final_after_last_chunk:.2f} s after the last chunk, bound {thresholds.max_response_s} s")
 
 
-def test_http_transcription_agrees_with_grpc(nim_http, riva, needs_offline, smoke_clip, settings, thresholds,
+def test_http_transcription_agrees_with_grpc(nim_url, riva, needs_offline, smoke_clip, settings, thresholds,
                                              record_figure):
     """A NIM's POST /v1/audio/transcriptions of the smoke clip: within the WER bound, and agreeing with its gRPC
     Recognize (one model behind both APIs)."""
     utt, audio = smoke_clip
     lang = utt.lang or settings.language_code
     try:
-        heard = nim.transcribe(nim_http, utt.path.read_bytes(), utt.id, lang,  # by language: NIM's HTTP
+        heard = nim.transcribe(nim_url, utt.path.read_bytes(), utt.id, lang,  # by language: NIM's HTTP
                                timeout=thresholds.max_response_s * 3)  # names models otherwise than gRPC does
     except (nim.NimError, requests.RequestException) as exc:
         pytest.fail(f"{exc}: check the NIM's log, and that RIVA__NIM_HTTP is its HTTP port")

@@ -319,7 +319,7 @@ def _disconnect(riva, pcm, cfg):
         pass
 
 
-def test_realtime_websocket_contract(nim_http, needs_online, stream_clips, settings, thresholds, chunk_ms,
+def test_realtime_websocket_contract(nim_url, needs_online, stream_clips, settings, thresholds, chunk_ms,
                                      record_figure):
     """A NIM's realtime transcription WebSocket, as NVIDIA's RealtimeClientASR speaks it, at real-time pace: the
     session is created and configured, the last result comes within the bound after the audio ends, within the
@@ -327,7 +327,7 @@ def test_realtime_websocket_contract(nim_http, needs_online, stream_clips, setti
     found = {}
     for utt, pcm in stream_clips[:2]:
         wav = utt.path.read_bytes()
-        session = nim_realtime.transcribe(nim_http, wav, pcm.chunk_bytes(chunk_ms), chunk_ms / 1000,
+        session = nim_realtime.transcribe(nim_url, wav, pcm.chunk_bytes(chunk_ms), chunk_ms / 1000,
                                           utt.lang or settings.language_code,
                                           timeout_s=pcm.duration_s + thresholds.max_response_s * 3)
         score, text = nim_realtime.transcript_wer(session, utt.text)
@@ -340,14 +340,14 @@ def test_realtime_websocket_contract(nim_http, needs_online, stream_clips, setti
     assert not found, "realtime transcription broke its contract:\n  " + "\n  ".join(found)
 
 
-def test_http_bad_uploads_get_clear_errors(nim_http, needs_offline, clips, settings, record_fact):
+def test_http_bad_uploads_get_clear_errors(nim_url, needs_offline, clips, settings, record_fact):
     """POST /v1/audio/transcriptions as a multipart form without a file gets a 4xx that says what is wrong (NIM's
     HTTP server is FastAPI: 422 with a `detail`); audio that is no audio gets an answer with a message (4xx
     expected; the status a NIM gives is not confirmed, so a 5xx is recorded, not failed), never a hang; the NIM
     keeps transcribing after both."""
     utt, _ = clips[0]
     lang = utt.lang or settings.language_code
-    url = f"{nim_http}/v1/audio/transcriptions"
+    url = f"{nim_url}/v1/audio/transcriptions"
     cases = {  # name -> (request, the statuses that pass)
         "no file": (lambda: requests.post(url, files={"language": (None, lang)}, timeout=30), range(400, 500)),
         "not audio": (lambda: requests.post(url, files={"file": ("notes.wav", b"RIFF" + bytes(range(200)))},
@@ -360,7 +360,7 @@ def test_http_bad_uploads_get_clear_errors(nim_http, needs_offline, clips, setti
         if r.status_code not in passing or len(r.text.strip()) < 10:
             wrong.append(f"{name}: HTTP {r.status_code} {r.text[:150]!r}, expected {passing.start}-{passing.stop - 1} "
                          "saying what is wrong")
-    heard = nim.transcribe(nim_http, utt.path.read_bytes(), utt.id, lang, timeout=60)
+    heard = nim.transcribe(nim_url, utt.path.read_bytes(), utt.id, lang, timeout=60)
     record_fact("http_bad_input", outcome)
     if wer(utt.text, heard.text) > 0.5:
         wrong.append(f"after the bad uploads the NIM transcribes {utt.id} as {heard.text!r}")

@@ -25,7 +25,7 @@ from typing import Any
 from rivaverify import buildfacts
 from rivaverify.artifact import tensorrt
 from rivaverify.artifact.errors import ArtifactError
-from rivaverify.state import write_json_atomic
+from rivaverify.files import write_json_atomic
 
 KEY_ENV = "RIVA_MODEL_KEY"
 RIVA_DIR, DATA = "/servicemaker-dev", "/data"

@@ -23,7 +23,7 @@ from typing import Any
 from rivaverify.artifact.errors import ArtifactError
 from rivaverify.artifact.retry import Backoff
 from rivaverify.artifact.store import Bar, ObjectInfo, Store, s3_uri
-from rivaverify.state import write_json_atomic
+from rivaverify.files import write_json_atomic
 
 MiB = 1 << 20
 

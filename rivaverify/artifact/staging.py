@@ -39,7 +39,7 @@ from rivaverify.artifact.request import (
     tool_version,
 )
 from rivaverify.artifact.store import Bar, ObjectInfo, Store, s3_uri
-from rivaverify.state import now, write_json_atomic
+from rivaverify.files import now, write_json_atomic
 
 Bars = Callable[[str, int], Bar]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rivaverify.baseline import worse
-from rivaverify.state import SCHEMA_VERSION, write_text_atomic
+from rivaverify.files import SCHEMA_VERSION, write_text_atomic
 
 WINDOW = 20  # runs a trend shows, this one included
 KEEP = 1000  # records a history file keeps (one a night: almost three years)

@@ -140,11 +140,11 @@ class Target:
     # -- ready --------------------------------------------------------------------------------------------
     def deployment(self, rt: Runtime | None, launch: Launch | None) -> deploy.Deployment:
         s = self.settings
-        nim_http = nim.base_url(s.nim_http_address) if self.nim else None
+        nim_url = nim.base_url(s.nim_http_address) if self.nim else None
         triton = self.triton_host
         dep = deploy.Deployment(
             self.name, s.grpc_address, deploy.riva_auth(s), rt, launch.model_repo if launch else None,
-            s.shim and not self.nim, None if nim_http else f"http://{triton}:{s.triton_http_port}", nim_http)
+            s.shim and not self.nim, None if nim_url else f"http://{triton}:{s.triton_http_port}", nim_url)
         dep.cache = launch.cache if launch else None
         return dep
 
@@ -165,8 +165,8 @@ class Target:
                                        timeout, optional))
         if rt is not None and rt.api_to_start():
             out.append(readiness.Stage("riva_server started", deploy.api_started(rt), min(timeout, 30)))
-        if dep.nim_http:
-            out += [readiness.Stage(f"http {w}", nim.health(dep.nim_http, w), timeout) for w in ("live", "ready")]
+        if dep.nim_url:
+            out += [readiness.Stage(f"http {w}", nim.health(dep.nim_url, w), timeout) for w in ("live", "ready")]
         out += [readiness.Stage("grpc health serving", probes.riva_health(dep.auth), timeout),
                 readiness.Stage("model listed", probes.riva_model_listed(dep.auth, s.language_code, s.model_name),
                                 min(timeout, 30))]

@@ -9,25 +9,25 @@ import stat
 
 import pytest
 
-from rivaverify import state
+from rivaverify import files
 from rivaverify.report import history
 
 
 def test_write_then_read(tmp_path):
-    path = state.write_json_atomic(tmp_path / "state" / "040.json", {"status": "passed"})
-    assert state.read_json(path) == {"status": "passed"}
+    path = files.write_json_atomic(tmp_path / "state" / "040.json", {"status": "passed"})
+    assert files.read_json(path) == {"status": "passed"}
 
 
 def test_crash_mid_write_keeps_the_old_file(tmp_path, monkeypatch):
-    path = state.write_json_atomic(tmp_path / "040.json", {"status": "passed"})
+    path = files.write_json_atomic(tmp_path / "040.json", {"status": "passed"})
 
     def crash(*args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(json, "dump", crash)
     with pytest.raises(KeyboardInterrupt):
-        state.write_json_atomic(path, {"status": "failed"})
-    assert state.read_json(path) == {"status": "passed"}
+        files.write_json_atomic(path, {"status": "failed"})
+    assert files.read_json(path) == {"status": "passed"}
     assert [p.name for p in tmp_path.iterdir()] == ["040.json"]
 
 
@@ -42,15 +42,15 @@ def test_a_new_file_gets_the_mode_open_gives_and_a_rewritten_one_keeps_its_own(t
     def mode(p):
         return stat.S_IMODE(p.stat().st_mode)
 
-    json_file = state.write_json_atomic(tmp_path / "run.json", {})
-    text_file = state.write_text_atomic(tmp_path / "run.txt", "a\n")
+    json_file = files.write_json_atomic(tmp_path / "run.json", {})
+    text_file = files.write_text_atomic(tmp_path / "run.txt", "a\n")
     assert mode(json_file) == mode(text_file) == 0o644  # as open(..., "w") makes it under umask 022
     umask(0o027)
-    assert mode(state.write_text_atomic(tmp_path / "group.txt", "a\n")) == 0o640
+    assert mode(files.write_text_atomic(tmp_path / "group.txt", "a\n")) == 0o640
     shared = tmp_path / "history.jsonl"
     shared.write_text("{}\n")
     shared.chmod(0o664)  # someone made it group-writable: a rewrite keeps that, whatever the umask
     history.append(shared, {"figures": {}})
     text_file.chmod(0o600)
-    state.write_text_atomic(text_file, "b\n")
+    files.write_text_atomic(text_file, "b\n")
     assert (mode(shared), mode(text_file), text_file.read_text()) == (0o664, 0o600, "b\n")

@@ -1,4 +1,4 @@
-"""State files: written whole or not at all (temporary file, fsync, rename)."""
+"""Files written whole or not at all (temporary file, fsync, rename), read back; timestamps for what is written."""
 
 from __future__ import annotations
 
