@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from rivalite import image  # noqa: E402
-from rivaverify.runtime import docker as docker_rt  # noqa: E402
+from rivaverify.runtime import docker_engine  # noqa: E402
 
 
 def timed(fn) -> float:
@@ -61,7 +61,7 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--cold", action="store_true", help="also a cold build (fresh cache: debootstrap, downloads)")
     args = p.parse_args()
-    client = docker_rt.client()
+    client = docker_engine.client()
     quiet = lambda _line: None  # noqa: E731
     tag = image.build(client=client, log=quiet)
     print(f"image {tag}")

@@ -76,7 +76,8 @@ def launcher_alive(rt: Runtime, triton: bool = True):
 
 
 def api_started(rt: Runtime):
-    """Launch direct: start riva_server once (Triton is ready by now), then see it running."""
+    """Launch direct: start riva_server once (Triton is ready by now; a DockerRuntime's start_api), then see it
+    running."""
     started: list[bool] = []
 
     def check() -> tuple[bool, str]:

@@ -209,7 +209,7 @@ def nvlink_topology(host: Any) -> dict[str, str]:
 
 def docker_engine(client_factory: Any = None) -> dict[str, str]:
     """Server version of the Docker engine the docker runtime will use (DOCKER_HOST honoured, ssh:// too)."""
-    from rivaverify.runtime.docker import client as docker_client
+    from rivaverify.runtime.docker_engine import client as docker_client
 
     client = (client_factory or docker_client)()
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rivaverify import gpu_requirements, nim, preflight
-from rivaverify.runtime.docker import DockerError
+from rivaverify.runtime.docker_engine import DockerError
 
 pytestmark = [pytest.mark.smoke, pytest.mark.production]
 

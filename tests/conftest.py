@@ -149,11 +149,11 @@ def tls_files(tmp_path_factory):
 # image the docker target picks when RIVA__IMAGE is unset, built once and reused.
 @pytest.fixture(scope="session")
 def docker_engine():
-    from rivaverify.runtime import docker as docker_rt
+    from rivaverify.runtime import docker_engine
 
     try:
-        return docker_rt.client()
-    except docker_rt.DockerError as exc:
+        return docker_engine.client()
+    except docker_engine.DockerError as exc:
         pytest.skip(str(exc))
 
 

@@ -141,17 +141,17 @@ class FakeContainers:
 
 
 def test_a_containers_log_is_read_through_the_docker_engine(capsys, monkeypatch):
-    from rivaverify.runtime import docker as rt
+    from rivaverify.runtime import docker_engine
 
     data = (LOGS / "nim-nemotron-asr-ucx-segfault.log").read_bytes()
-    monkeypatch.setattr(rt, "client", lambda: type("C", (), {"containers": FakeContainers({"asr": data})})())
+    monkeypatch.setattr(docker_engine, "client", lambda: type("C", (), {"containers": FakeContainers({"asr": data})})())
     code, out, _ = run(capsys, "--container", "asr")
     assert code == 1 and out.startswith("container asr: 7 lines") and "segfault at line 3" in out
     code, _, err = run(capsys, "--container", "gone")
     assert code == 2 and "no container named gone" in err
 
     def no_engine():
-        raise rt.DockerError("no Docker engine reachable at the local socket (refused): start dockerd")
-    monkeypatch.setattr(rt, "client", no_engine)
+        raise docker_engine.DockerError("no Docker engine reachable at the local socket (refused): start dockerd")
+    monkeypatch.setattr(docker_engine, "client", no_engine)
     code, _, err = run(capsys, "--container", "asr")
     assert code == 2 and "no Docker engine reachable" in err

@@ -13,7 +13,7 @@ import pytest
 
 from rivalite import image
 from rivalite.errors import RivaLiteError
-from rivaverify.runtime import docker as docker_rt
+from rivaverify.runtime import container
 
 
 def test_requirements_are_riva_lites_runtime_pinned_to_what_is_installed():
@@ -85,7 +85,7 @@ def test_the_image_has_nvidias_layout(docker_engine, riva_lite_image):
               "ls /opt/tritonserver/backends/python; "
               "tritonserver --help 2>&1 | grep -q -- --model-repository && echo runs")
     out = docker_engine.containers.run(riva_lite_image, ["sh", "-c", script], remove=True,
-                                       labels={docker_rt.LABEL: "1"}).decode()
+                                       labels={container.LABEL: "1"}).decode()
     assert out.split("\n")[:4] == ["/opt/riva-lite/bin/start-riva", "/opt/tritonserver/bin/tritonserver",
                                    "/opt/riva-lite/bin/python3", "data"], out
     assert "triton_python_backend_stub" in out and "runs" in out  # the real binary starts in the image

@@ -8,21 +8,22 @@ from pathlib import Path
 import docker
 import pytest
 
+from rivaverify.runtime import container, docker_engine
 from rivaverify.runtime import docker as rt
 
 PORTS = {"riva": 50061, "triton_http": 8010, "triton_grpc": 8011, "triton_metrics": 8012}
 
 
-def spec(tmp_path: Path, **kw) -> rt.ContainerSpec:
+def spec(tmp_path: Path, **kw) -> container.ContainerSpec:
     repo = tmp_path / "deploy" / "models"
     repo.mkdir(parents=True)
-    return rt.quickstart("nvcr.io/nvidia/riva/riva-speech:2.19.0", repo, kw.pop("shim", tmp_path / "shim"),
+    return container.quickstart("nvcr.io/nvidia/riva/riva-speech:2.19.0", repo, kw.pop("shim", tmp_path / "shim"),
                          tmp_path / "riva.log", PORTS, run_label="run-4711", **kw)
 
 
 def test_quickstart_is_nvidias_docker_run(tmp_path):
     s = spec(tmp_path)
-    kw = rt.run_kwargs(s, ["PATH=/opt/riva/bin:/usr/bin", "LANG=C"], gpu_runtime=False)
+    kw = container.run_kwargs(s, ["PATH=/opt/riva/bin:/usr/bin", "LANG=C"], gpu_runtime=False)
     assert kw["init"] is True and kw["detach"] is True
     assert kw["ports"] == {"50051/tcp": ("0.0.0.0", 50061), "8000/tcp": ("0.0.0.0", 8010),
                            "8001/tcp": ("0.0.0.0", 8011), "8002/tcp": ("0.0.0.0", 8012)}
@@ -37,16 +38,16 @@ def test_quickstart_is_nvidias_docker_run(tmp_path):
 
 def test_model_repository_at_data_models_and_shim_read_only_first_on_path(tmp_path):
     s = spec(tmp_path)
-    kw = rt.run_kwargs(s, ["PATH=/opt/riva/bin:/usr/bin"], gpu_runtime=False)
+    kw = container.run_kwargs(s, ["PATH=/opt/riva/bin:/usr/bin"], gpu_runtime=False)
     mounts = {m["Target"]: m for m in kw["mounts"]}
     assert mounts["/data"]["Source"] == str(tmp_path / "deploy") and not mounts["/data"]["ReadOnly"]
-    assert mounts[rt.SHIM_MOUNT]["Source"] == str(tmp_path / "shim") and mounts[rt.SHIM_MOUNT]["ReadOnly"]
-    assert kw["environment"]["PATH"] == f"{rt.SHIM_MOUNT}/bin:/opt/riva/bin:/usr/bin"
+    assert mounts[container.SHIM_MOUNT]["Source"] == str(tmp_path / "shim") and mounts[container.SHIM_MOUNT]["ReadOnly"]
+    assert kw["environment"]["PATH"] == f"{container.SHIM_MOUNT}/bin:/opt/riva/bin:/usr/bin"
     assert kw["environment"]["RIVA_MODEL_REPO"] == "/data/models"
 
 
 def test_without_the_shim_nothing_is_mounted_or_overlaid(tmp_path):
-    kw = rt.run_kwargs(spec(tmp_path, shim=None), ["PATH=/usr/bin"], gpu_runtime=False)
+    kw = container.run_kwargs(spec(tmp_path, shim=None), ["PATH=/usr/bin"], gpu_runtime=False)
     assert [m["Target"] for m in kw["mounts"]] == ["/data"]
     assert "PATH" not in kw["environment"]
 
@@ -54,21 +55,22 @@ def test_without_the_shim_nothing_is_mounted_or_overlaid(tmp_path):
 def test_the_seeds_fallbacks_are_options(tmp_path):
     other = tmp_path / "my-repo"
     other.mkdir()
-    s = rt.quickstart("img", other, None, tmp_path / "l", PORTS, mount="/srv/riva", launch="tritonserver",
+    s = container.quickstart("img", other, None, tmp_path / "l", PORTS, mount="/srv/riva", launch="tritonserver",
                       model_repos_env=True)
-    kw = rt.run_kwargs(s, [], gpu_runtime=False)
+    kw = container.run_kwargs(s, [], gpu_runtime=False)
     assert [(m["Target"], m["Source"]) for m in kw["mounts"]] == [("/srv/riva/models", str(other))]
     assert kw["environment"]["MODEL_REPOS"] == "--model-repository=/srv/riva/models"
     assert kw["command"][:2] == ["tritonserver", "--model-repository=/srv/riva/models"]
 
 
 def test_direct_launch_is_tritonserver_then_riva_server(tmp_path):
-    s = rt.quickstart("img", tmp_path / "models", None, tmp_path / "l", PORTS, launch="direct")
+    s = container.quickstart("img", tmp_path / "models", None, tmp_path / "l", PORTS, launch="direct")
     assert s.argv[:2] == ["tritonserver", "--model-repository=/data/models"]
     assert s.api_argv == ["riva_server", "--asr_service=true", "--nlp_service=false", "--tts_service=false"]
-    line = rt.api_exec_argv(s)
+    line = container.api_exec_argv(s)
     assert line[:4] == ["docker", "exec", "-d", s.name] and line[-4:] == s.api_argv
-    assert rt.quickstart("img", tmp_path / "models", None, tmp_path / "l", PORTS).api_argv == []  # start-riva: none
+    none = container.quickstart("img", tmp_path / "models", None, tmp_path / "l", PORTS)
+    assert none.api_argv == []  # start-riva: none
 
 
 @pytest.mark.parametrize(("gpus", "engine_has_nvidia", "expected"), [
@@ -79,7 +81,7 @@ def test_direct_launch_is_tritonserver_then_riva_server(tmp_path):
     ("0,1", True, {"DeviceIDs": ["0", "1"], "Capabilities": [["gpu"]]}),
 ])
 def test_gpus_through_device_requests(tmp_path, gpus, engine_has_nvidia, expected):
-    kw = rt.run_kwargs(spec(tmp_path, gpus=gpus), [], gpu_runtime=engine_has_nvidia)
+    kw = container.run_kwargs(spec(tmp_path, gpus=gpus), [], gpu_runtime=engine_has_nvidia)
     got = kw["device_requests"]
     if expected is None:
         assert got is None
@@ -88,19 +90,20 @@ def test_gpus_through_device_requests(tmp_path, gpus, engine_has_nvidia, expecte
 
 
 def test_docker_run_argv_reads_like_the_quick_start(tmp_path):
-    argv = rt.docker_run_argv(spec(tmp_path, gpus="all"))
+    argv = container.docker_run_argv(spec(tmp_path, gpus="all"))
     line = " ".join(argv)
     for flag in ("docker run -d --init", "--shm-size 1g", "--ulimit memlock=-1", "--ulimit stack=67108864",
                  "-p 50061:50051", "-p 8010:8000", "-p 8011:8001", "-p 8012:8002", "--gpus all",
-                 f"-v {tmp_path / 'deploy'}:/data", f"-v {tmp_path / 'shim'}:{rt.SHIM_MOUNT}:ro",
-                 f"-e PATH={rt.SHIM_MOUNT}/bin:$IMAGE_PATH", "nvcr.io/nvidia/riva/riva-speech:2.19.0 start-riva"):
+                 f"-v {tmp_path / 'deploy'}:/data", f"-v {tmp_path / 'shim'}:{container.SHIM_MOUNT}:ro",
+                 f"-e PATH={container.SHIM_MOUNT}/bin:$IMAGE_PATH",
+                 "nvcr.io/nvidia/riva/riva-speech:2.19.0 start-riva"):
         assert flag in line
-    assert "--gpus" not in rt.docker_run_argv(spec(tmp_path / "auto"))  # auto: decided by the engine at start
+    assert "--gpus" not in container.docker_run_argv(spec(tmp_path / "auto"))  # auto: decided by the engine at start
 
 
 def test_image_path_defaults_to_dockers():
-    assert rt.image_path(["A=1", "PATH=/x:/y"]) == "/x:/y"
-    assert rt.image_path(None) == rt.DEFAULT_PATH
+    assert docker_engine.image_path(["A=1", "PATH=/x:/y"]) == "/x:/y"
+    assert docker_engine.image_path(None) == docker_engine.DEFAULT_PATH
 
 
 class FakeImages:
@@ -126,20 +129,20 @@ class FakeClient:
 
 def test_a_present_image_is_never_pulled():
     images = FakeImages({"nvcr.io/nvidia/riva/riva-speech:2.19.0"})
-    assert rt.ensure_image(FakeClient(images), "nvcr.io/nvidia/riva/riva-speech:2.19.0", log=lambda _: None)
+    assert docker_engine.ensure_image(FakeClient(images), "nvcr.io/nvidia/riva/riva-speech:2.19.0", log=lambda _: None)
     assert images.pulled == []
 
 
 def test_a_missing_image_is_pulled():
     images = FakeImages(set())
-    rt.ensure_image(FakeClient(images), "riva:1", log=lambda _: None)
+    docker_engine.ensure_image(FakeClient(images), "riva:1", log=lambda _: None)
     assert images.pulled == ["riva:1"]
 
 
 def test_a_missing_image_that_cannot_be_pulled_names_it_and_docker_login():
     images = FakeImages(set(), pull_error="unauthorized: authentication required")
-    with pytest.raises(rt.DockerError) as err:
-        rt.ensure_image(FakeClient(images), "nvcr.io/nvidia/riva/riva-speech:2.19.0", log=lambda _: None)
+    with pytest.raises(docker_engine.DockerError) as err:
+        docker_engine.ensure_image(FakeClient(images), "nvcr.io/nvidia/riva/riva-speech:2.19.0", log=lambda _: None)
     msg = str(err.value)
     assert "nvcr.io/nvidia/riva/riva-speech:2.19.0" in msg and "docker login nvcr.io" in msg
     assert "unauthorized" in msg
@@ -147,8 +150,9 @@ def test_a_missing_image_that_cannot_be_pulled_names_it_and_docker_login():
 
 def test_no_engine_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:1")
-    with pytest.raises(rt.DockerError, match=r"no Docker engine reachable at tcp://127.0.0.1:1 .*start dockerd"):
-        rt.client()
+    with pytest.raises(docker_engine.DockerError,
+                       match=r"no Docker engine reachable at tcp://127.0.0.1:1 .*start dockerd"):
+        docker_engine.client()
 
 
 def test_an_ssh_docker_host_goes_through_the_systems_ssh(monkeypatch, tmp_path):
@@ -158,8 +162,8 @@ def test_an_ssh_docker_host_goes_through_the_systems_ssh(monkeypatch, tmp_path):
     fake_ssh.chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
     monkeypatch.setenv("DOCKER_HOST", "ssh://riva@gpu-box")
-    with pytest.raises(rt.DockerError, match="ssh://riva@gpu-box"):
-        rt.client()
+    with pytest.raises(docker_engine.DockerError, match="ssh://riva@gpu-box"):
+        docker_engine.client()
     calls = (tmp_path / "calls").read_text()
     assert "-l riva" in calls and "gpu-box docker system dial-stdio" in calls
 
@@ -173,8 +177,8 @@ def test_closing_an_ssh_stream_whose_ssh_exited_is_quiet(monkeypatch, tmp_path):
     (tmp_path / "ssh").chmod(0o755)
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
     monkeypatch.setenv("DOCKER_HOST", "ssh://riva@gpu-box")
-    with pytest.raises(rt.DockerError):
-        rt.client()  # no engine answers, but the ssh transport is made safe to close
+    with pytest.raises(docker_engine.DockerError):
+        docker_engine.client()  # no engine answers, but the ssh transport is made safe to close
     sock = SSHSocket("riva@gpu-box")
     sock.connect()
     sock.proc.wait(10)
@@ -248,7 +252,7 @@ def test_start_riva_gets_only_nvidias_flags_and_the_ready_timeout_through_the_en
 
     s = spec(tmp_path, ready_timeout_s=90)
     assert not [a for a in s.argv if a.startswith("--triton-ready-timeout")]  # NVIDIA's start-riva has no such flag
-    assert s.env[rt.READY_TIMEOUT_ENV] == "90" and rt.READY_TIMEOUT_ENV == launcher.READY_TIMEOUT_ENV
+    assert s.env[container.READY_TIMEOUT_ENV] == "90" and container.READY_TIMEOUT_ENV == launcher.READY_TIMEOUT_ENV
     monkeypatch.setenv(launcher.READY_TIMEOUT_ENV, "90")
     assert launcher.parse_args(s.argv[1:]).triton_ready_timeout == 90  # riva-lite's launcher reads it
     assert launcher.parse_args(["--triton-ready-timeout=5"]).triton_ready_timeout == 5  # the flag still wins

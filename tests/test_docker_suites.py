@@ -12,6 +12,7 @@ import docker
 import pytest
 
 from rivaverify.readiness import wait_until
+from rivaverify.runtime import container
 from rivaverify.runtime import docker as docker_rt
 from tests.test_suites_on_riva_lite import CTRL_C, Run, _plugin, free_ports
 
@@ -43,8 +44,8 @@ def test_smoke_passes_in_a_container_with_no_image_set(tmp_path, work_dir, docke
     facts = run.state_of("040")["facts"]
     assert facts["tritonserver_argv"].count("--model-repository=/data/models") == 1, facts["tritonserver_argv"]
     path = facts["launcher_path"]
-    assert path["tritonserver"] == f"{docker_rt.SHIM_MOUNT}/bin/tritonserver"
-    assert path["PATH"].startswith(f"{docker_rt.SHIM_MOUNT}/bin:/opt/riva-lite/bin:")
+    assert path["tritonserver"] == f"{container.SHIM_MOUNT}/bin/tritonserver"
+    assert path["PATH"].startswith(f"{container.SHIM_MOUNT}/bin:/opt/riva-lite/bin:")
     assert path["source"].startswith("/proc/") and path["source"].endswith("/environ")  # read in the container
     assert run.state_of("050")["figures"]["recognize.wer"]["transcript"] == "what is natural language processing"
     log = (run.reports / "logs" / "riva-docker.log").read_text()
@@ -148,7 +149,7 @@ def test_runtime_fallbacks_direct_tritonserver_other_mount_and_model_repos(tmp_p
     point, MODEL_REPOS in the environment; and the runtime's exec, processes, logs and stop."""
     http = free_ports(1)[0]
     label = uuid.uuid4().hex
-    spec = docker_rt.quickstart(riva_lite_image, rivalite_models, None, tmp_path / "riva.log", {"triton_http": http},
+    spec = container.quickstart(riva_lite_image, rivalite_models, None, tmp_path / "riva.log", {"triton_http": http},
                                 mount="/srv/riva", launch="tritonserver", model_repos_env=True, run_label=label)
     rt = docker_rt.DockerRuntime(docker_engine)
     rt.start(spec)

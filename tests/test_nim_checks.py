@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 
 from rivaverify import deploy, nim, nim_realtime
-from rivaverify.runtime import docker as rt
+from rivaverify.runtime import container
 from rivaverify.settings import Flavor, SettingsError, load
 
 KEY = "nvapi-test-0123456789"
 
 
-def nim_spec(tmp_path: Path) -> rt.ContainerSpec:
+def nim_spec(tmp_path: Path) -> container.ContainerSpec:
     settings = load({"flavor": "nim", "ngc_api_key": KEY, "nim_tags_selector": "name=parakeet-0-6b,mode=str"})
     env = deploy.nim_env(settings, nim.HTTP_PORT, nim.GRPC_PORT, riva_lite=False)
-    return rt.nim_run("nvcr.io/nim/nvidia/parakeet-0-6b-ctc-en-us:1.3.0", tmp_path / "cache",
+    return container.nim_run("nvcr.io/nim/nvidia/parakeet-0-6b-ctc-en-us:1.3.0", tmp_path / "cache",
                       tmp_path / "nim.log", {"riva": 50051, "nim_http": 9000}, env, gpus="0", run_label="run-4711")
 
 
@@ -26,7 +26,7 @@ def test_the_run_line_is_nims(tmp_path):
     """docker run --gpus device=0 --shm-size=8GB --ulimit nofile=2048:2048 -e NGC_API_KEY -e NIM_* -v CACHE:/opt/nim/
     .cache -p 9000:9000 -p 50051:50051 IMAGE (docs.nvidia.com/nim/riva/asr getting-started and configuration)."""
     spec = nim_spec(tmp_path)
-    kw = rt.run_kwargs(spec, None, gpu_runtime=True)
+    kw = container.run_kwargs(spec, None, gpu_runtime=True)
     assert kw["command"] is None and kw["init"] is False  # the image's own entrypoint
     assert kw["shm_size"] == "8GB"
     assert [(u["Name"], u["Soft"], u["Hard"]) for u in kw["ulimits"]] == [("nofile", 2048, 2048)]
@@ -39,7 +39,7 @@ def test_the_run_line_is_nims(tmp_path):
 
 
 def test_the_printed_run_line_names_the_key_but_never_holds_it(tmp_path):
-    argv = rt.docker_run_argv(nim_spec(tmp_path))
+    argv = container.docker_run_argv(nim_spec(tmp_path))
     line = " ".join(argv)
     assert KEY not in line and "-e NGC_API_KEY " in line
     assert "--ulimit nofile=2048" in line and "--shm-size 8GB" in line and "--init" not in line

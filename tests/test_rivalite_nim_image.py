@@ -76,7 +76,7 @@ def test_the_nim_image_runs_as_a_nim_cold_then_warm(docker_engine, riva_lite_ima
     from docker.types import Ulimit
 
     from rivalite.launcher import free_port
-    from rivaverify.runtime import docker as docker_rt
+    from rivaverify.runtime.container import LABEL
 
     tag = image.build_nim(client=docker_engine, log=lambda _: None)
     cache = tmp_path / "nim-cache"
@@ -86,7 +86,7 @@ def test_the_nim_image_runs_as_a_nim_cold_then_warm(docker_engine, riva_lite_ima
 
     def run(env: dict):
         return docker_engine.containers.run(
-            tag, detach=True, environment=env, shm_size="1g", labels={docker_rt.LABEL: "1"},
+            tag, detach=True, environment=env, shm_size="1g", labels={LABEL: "1"},
             ulimits=[Ulimit(name="nofile", soft=2048, hard=2048)],
             ports={"9000/tcp": http_port, "50051/tcp": grpc_port},
             volumes={str(cache): {"bind": "/opt/nim/.cache", "mode": "rw"}})

@@ -12,6 +12,7 @@ import testinfra
 
 from rivaverify import targets
 from rivaverify.plan import Plan
+from rivaverify.runtime import container
 from rivaverify.settings import load
 from rivaverify.targets.docker import DockerTarget
 from rivaverify.targets.endpoint import EndpointTarget
@@ -65,6 +66,8 @@ def test_a_real_image_with_nothing_to_serve_is_refused_naming_the_settings():
     assert why and "RIVA__MODEL_REPO" in why and "RIVA__ARTIFACT" in why and RIVA_SPEECH in why
     assert target(target="docker", image=RIVA_SPEECH, model_repo=".").refusal() is None
     assert target(target="docker", image=RIVA_SPEECH, artifact="s3://b/p/").refusal() is None
+    ours = target(target="docker", image=RIVA_SPEECH, artifact="/tmp/x/whisper-tiny-en-US-deployable_v1.tar.gz")
+    assert "is riva-lite's own archive" in ours.refusal() and "unset RIVA__IMAGE" in ours.refusal()
     assert target(target="docker").refusal() is None  # riva-lite's image serves riva-lite's archive
     assert target(target="docker", flavor="nim", image="nvcr.io/nim/nvidia/parakeet:1.0.0").refusal() is None
 
@@ -90,21 +93,17 @@ def test_readiness_stages_in_order():
 
 
 class _Runtime:
-    """Only what stages() asks of a runtime: whether it starts riva_server itself (launch direct)."""
-
-    def __init__(self, api: list[str]):
-        self.api = api
-
-    def api_to_start(self) -> list[str]:
-        return self.api
+    """Only what stages() asks of a runtime: that there is one (a started deployment)."""
 
 
-def test_a_started_deployment_is_watched_from_its_process():
+def test_a_started_deployment_is_watched_from_its_process(tmp_path):
     local = target()
-    assert _names(local, runtime=_Runtime([]))[:2] == ["process alive", "triton live"]
-    direct = _names(target(target="docker", docker_launch="direct"), runtime=_Runtime(["riva_server"]))
+    assert _names(local, runtime=_Runtime())[:2] == ["process alive", "triton live"]
+    docker = target(target="docker", docker_launch="direct")
+    spec = container.quickstart("img", tmp_path / "models", None, tmp_path / "log", {}, launch="direct")
+    direct = _names(docker, targets.Launch("docker", spec), runtime=_Runtime())
     assert direct.index("models ready") < direct.index("riva_server started") < direct.index("grpc health serving")
-    assert _names(target(flavor="nim"), runtime=_Runtime([]))[:3] == ["process alive", "http live", "http ready"]
+    assert _names(target(flavor="nim"), runtime=_Runtime())[:3] == ["process alive", "http live", "http ready"]
 
 
 def test_a_taken_port_refuses_the_start_naming_the_port_and_its_holder():

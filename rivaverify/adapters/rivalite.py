@@ -53,6 +53,14 @@ def deploy(riva: Path, out_dir: Path) -> Path:
         raise RivaLiteMissing(f"rivalite deploy {riva} failed: {exc}") from exc
 
 
+def archive_prefix() -> str | None:
+    """How riva-lite's own deployable archives are named (`<name>-deployable_v<N>.tar.gz`); None without riva-lite."""
+    try:
+        return f"{_rivalite().DEFAULT_NAME}-deployable"
+    except RivaLiteMissing:
+        return None
+
+
 def repository_key() -> str:
     """What `rivalite deploy` would write, apart from the artifact: its repository format and layout (a repository
     deployed under another key is stale)."""

@@ -147,7 +147,7 @@ def _run_step(client: Any, req: ConvertRequest, step: str, log_path: Path, log: 
     """One step in its own container; its output written to log_path; the container removed after."""
     from docker.types import Mount
 
-    from rivaverify.runtime.docker import device_requests
+    from rivaverify.runtime.docker_engine import device_requests
 
     owner = f"{os.getuid()}:{os.getgid()}"
     script = f"trap 'chown -R {owner} {DATA}' EXIT; set -e; {steps(req)[step]}"
@@ -192,7 +192,7 @@ def convert(client: Any, req: ConvertRequest, log: Callable[[str], None] = print
         raise ConvertError(f"{req.riva} not found: stage the artifact first (`rivaverify stage`) or give a .riva file")
     attrs = inspect(client, req.image)
     if attrs is None:
-        from rivaverify.runtime.docker import DockerError, ensure_image
+        from rivaverify.runtime.docker_engine import DockerError, ensure_image
 
         try:
             attrs = ensure_image(client, req.image, log).attrs

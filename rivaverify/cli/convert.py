@@ -105,12 +105,12 @@ def _image(cfg: settings.Settings, given: str | None, dry_run: bool) -> str:
     if image:
         return image
     from rivaverify.adapters import rivalite
-    from rivaverify.runtime import docker as docker_rt
+    from rivaverify.runtime import docker_engine
 
     tag = rivalite.image_tag()
     if dry_run:
         return tag
-    client = docker_rt.client()
+    client = docker_engine.client()
     if rivalite.image_is_current(client, tag):
         return tag
     return rivalite.build_image(tag, client, log=lambda line: print(line, file=sys.stderr, flush=True))
@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
 
     from rivaverify.adapters.rivalite import RivaLiteMissing
     from rivaverify.artifact import convert
-    from rivaverify.runtime.docker import DockerError, client
+    from rivaverify.runtime.docker_engine import DockerError, client
 
     try:
         cfg = settings.load()

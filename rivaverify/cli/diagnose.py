@@ -35,7 +35,7 @@ class _Chunks:
 
 
 def _container(name: str, gpu: bool | None) -> list[Report]:
-    from rivaverify.runtime.docker import DockerError, client
+    from rivaverify.runtime.docker_engine import DockerError, client
 
     try:
         c = client()

@@ -100,10 +100,10 @@ def image_kind(image: str | None) -> str | None:
 
 def image_digest(image: str) -> str:
     """The image's digest on the Docker engine (sha256:… from its repository, else its id), or why not."""
-    from rivaverify.runtime import docker as docker_rt
+    from rivaverify.runtime import docker_engine
 
     try:
-        found = docker_rt.client().images.get(image)
+        found = docker_engine.client().images.get(image)
     except Exception as exc:  # no engine, image gone: the summary says so instead
         return f"unknown ({type(exc).__name__})"
     digests = found.attrs.get("RepoDigests") or []

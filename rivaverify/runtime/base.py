@@ -74,14 +74,6 @@ class Runtime(abc.ABC):
     def ports(self) -> dict[str, int]:
         """Name -> port on this host."""
 
-    def api_to_start(self) -> list[str]:
-        """riva_server's argv when the runtime starts it once Triton is ready (docker's launch direct), else []."""
-        return []
-
-    def start_api(self) -> None:
-        """Start that riva_server."""
-        raise NotImplementedError(f"runtime {self.name} starts no riva_server of its own")
-
     def launcher(self) -> Proc | None:
         """The start-riva process (a bash script in Riva's image, a Python script in riva-lite)."""
         return next((p for p in self.processes() if any(Path(a).name == "start-riva" for a in p.argv[:2])), None)

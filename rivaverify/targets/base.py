@@ -163,7 +163,7 @@ class Target:
                                     optional) for w in ("live", "ready")]
             out.append(readiness.Stage("models ready", probes.triton_models_ready(dep.triton_http, expected, optional),
                                        timeout, optional))
-        if rt is not None and rt.api_to_start():
+        if rt is not None and launch is not None and getattr(launch.spec, "api_argv", None):  # launch direct
             out.append(readiness.Stage("riva_server started", deploy.api_started(rt), min(timeout, 30)))
         if dep.nim_url:
             out += [readiness.Stage(f"http {w}", nim.health(dep.nim_url, w), timeout) for w in ("live", "ready")]

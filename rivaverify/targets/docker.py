@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from rivaverify import deploy, gpu_requirements, modelrepo, nim, preflight
+from rivaverify.adapters import rivalite
 from rivaverify.plan import Plan
-from rivaverify.runtime import docker as docker_rt
+from rivaverify.runtime import container
 from rivaverify.targets.base import Launch, Target
 
 
@@ -32,7 +33,15 @@ class DockerTarget(Target):
 
     def refusal(self) -> str | None:
         s = self.settings
-        if self.riva_lite or self.nim or s.model_repo is not None or s.artifact:
+        if self.riva_lite or self.nim or s.model_repo is not None:
+            return None
+        ours = rivalite.archive_prefix()
+        if s.artifact and ours and s.artifact.rstrip("/").rpartition("/")[2].startswith(ours):
+            return (f"RIVA__ARTIFACT={s.artifact} is riva-lite's own archive (Whisper on the CPU), which the real "
+                    f"image RIVA__IMAGE={s.image} can neither build nor serve: set RIVA__ARTIFACT to the real model's "
+                    "deployable archive (or RIVA__MODEL_REPO to a repository built for this GPU), or unset "
+                    "RIVA__IMAGE to run riva-lite's image")
+        if s.artifact:
             return None
         return (f"RIVA__IMAGE={s.image} is a real Riva image, and it has nothing to serve: neither RIVA__MODEL_REPO "
                 "(a model repository built for this GPU) nor RIVA__ARTIFACT (a deployable .riva archive, or a staged "
@@ -56,13 +65,13 @@ class DockerTarget(Target):
         if self.nim:
             return self._nim(plan, image, inputs["nim_cache"], log)
         repo = inputs["model_repo"]
-        spec = docker_rt.quickstart(
+        spec = container.quickstart(
             image, repo, inputs.get("container_shim_dir"), log, s.triton_ports(), mount=s.docker_mount,
             launch=str(s.docker_launch), model_repos_env=s.docker_model_repos_env, shm_size=s.docker_shm_size,
             gpus=s.docker_gpus, run_label=s.docker_run_label, ready_timeout_s=self.ready_timeout_s)
-        plan.command(docker_rt.docker_run_argv(spec), log=str(spec.log_path))
+        plan.command(container.docker_run_argv(spec), log=str(spec.log_path))
         if spec.api_argv:
-            plan.command(docker_rt.api_exec_argv(spec), when="Triton is ready")
+            plan.command(container.api_exec_argv(spec), when="Triton is ready")
         expected = [] if plan.dry_run else sorted(modelrepo.read(repo).models)
         return Launch("docker", spec, f"{s.docker_mount}/models", expected)
 
@@ -70,10 +79,10 @@ class DockerTarget(Target):
         s = self.settings
         env = deploy.nim_env(s, nim.HTTP_PORT, nim.GRPC_PORT, riva_lite=self.riva_lite)
         if self.riva_lite:
-            env[docker_rt.READY_TIMEOUT_ENV] = f"{self.ready_timeout_s:g}"  # riva-lite's NIM face reads it
-        spec = docker_rt.nim_run(image, cache, log, self.ports(), env, gpus=s.docker_gpus,
+            env[container.READY_TIMEOUT_ENV] = f"{self.ready_timeout_s:g}"  # riva-lite's NIM face reads it
+        spec = container.nim_run(image, cache, log, self.ports(), env, gpus=s.docker_gpus,
                                  run_label=s.docker_run_label)
-        plan.command(docker_rt.docker_run_argv(spec), log=str(spec.log_path))
+        plan.command(container.docker_run_argv(spec), log=str(spec.log_path))
         if not plan.dry_run and not cache.exists():  # NIM's docs: a host cache folder its user (UID 1000) can write
             cache.mkdir(parents=True)
             cache.chmod(0o777)

@@ -8,7 +8,7 @@ from pathlib import Path
 from rivaverify.adapters import rivalite
 from rivaverify.deploy import DeployError
 from rivaverify.plan import Plan
-from rivaverify.runtime import docker as docker_rt
+from rivaverify.runtime import docker_engine
 
 
 def riva_lite_image(plan: Plan, nim: bool, log: Path, say: Callable[[str], None] = print) -> str:
@@ -20,7 +20,7 @@ def riva_lite_image(plan: Plan, nim: bool, log: Path, say: Callable[[str], None]
         if plan.dry_run:
             plan.command(argv)
             return tag
-        client = docker_rt.client()
+        client = docker_engine.client()
         if not nim and rivalite.image_is_current(client, tag):
             return tag
         plan.command(argv, log=str(log))
@@ -31,6 +31,6 @@ def riva_lite_image(plan: Plan, nim: bool, log: Path, say: Callable[[str], None]
                 print(line, file=out, flush=True)
 
             return rivalite.build_nim_image(client, log=write) if nim else rivalite.build_image(tag, client, log=write)
-    except (rivalite.RivaLiteMissing, docker_rt.DockerError) as exc:
+    except (rivalite.RivaLiteMissing, docker_engine.DockerError) as exc:
         raise DeployError(f"no RIVA__IMAGE, and the riva-lite {'NIM ' if nim else ''}image cannot be had: {exc} "
                           f"(log: {log}); set RIVA__IMAGE to a Riva {'NIM ' if nim else ''}image") from exc
