@@ -40,7 +40,7 @@ def test_repository_built_from_this_artifact(staged, settings, target, request, 
     if target.nim and not settings.model_repo:
         pytest.skip("flavor nim: the NIM deploys its model into its cache itself (from NGC; riva-lite from its "
                     "pinned model), not from the staged artifact")
-    try:
+    try:  # by name: the artifact phase also runs where the deployment fixtures are not installed
         repo = request.getfixturevalue("model_repo")
     except pytest.FixtureLookupError:
         pytest.skip("no model_repo fixture (the deployment fixtures are not installed): nothing to compare")

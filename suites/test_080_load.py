@@ -24,7 +24,7 @@ def _argv(host: str, settings) -> tuple[list[str], Path]:
 
 @pytest.fixture(scope="module")
 def load_run(request, settings, plan):
-    try:
+    try:  # asked for here, not as parameters: a dry run's skip of the deployment still plans the load run
         deployment = request.getfixturevalue("deployment")
         request.getfixturevalue("riva")
         request.getfixturevalue("needs_online")  # locust's users stream

@@ -40,9 +40,9 @@ DEFAULT_OPTIONS = {"language_code": "en-US", "streaming": True, "chunk_size": 0.
 def wanted(settings: Any) -> bool:
     """Whether the deployment's repository is converted in a container: RIVA__CONVERT, by default with target docker
     and flavor classic (a NIM converts inside itself; target local deploys riva-lite's repository directly)."""
-    if settings.convert is not None:
-        return settings.convert
-    return settings.target == "docker" and settings.flavor == "classic"
+    from rivaverify import targets
+
+    return targets.get(settings).converts
 
 
 class ConvertError(ArtifactError):

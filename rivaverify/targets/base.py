@@ -104,6 +104,14 @@ class Target:
                   "never tests a server it did not start)")
 
     # -- before the start -----------------------------------------------------------------------------------
+    @property
+    def converts(self) -> bool:
+        """The repository is converted in a container (riva-build, riva-deploy): RIVA__CONVERT, by default only a
+        classic deployment in a container (a NIM converts inside itself; target local deploys riva-lite's)."""
+        if self.settings.convert is not None:
+            return self.settings.convert
+        return self.uses_docker and not self.nim
+
     def nothing_staged(self) -> str | None:
         """Why no artifact is staged for this deployment (phase 020 skips, saying so); None when one is."""
         s = self.settings
