@@ -8,7 +8,7 @@ import time
 import grpc
 import pytest
 
-from rivaverify import gpu_requirements, nim, preflight, shim
+from rivaverify import gpu_requirements, modelrepo, nim, preflight, shim
 from rivaverify.asr import client
 from rivaverify.diagnostics import diagnose
 from rivaverify.report import figures
@@ -69,6 +69,22 @@ def test_tritonserver_argv_carries_the_model_repository_once(deployment, target_
     assert len(values) == 1, f"tritonserver (pid {pids[0]}) has {len(values)} --model-repository values: {argv}"
     if expected is not None:
         assert values == [expected], f"tritonserver serves {values[0]}, expected {expected}: {argv}"
+
+
+def test_the_repository_the_nim_serves_is_valid(deployment, target, request, record_fact):
+    """A NIM deploys its profile's repository into its cache as it starts: phase 030's checks, on the repository its
+    tritonserver serves (--model-repository, read from its argv)."""
+    if not target.nim or deployment.runtime is None:
+        pytest.skip("flavor classic: phase 030 checked the repository" if not target.nim else
+                    f"target {target.name}: the NIM's cache is not visible from here")
+    cache = request.getfixturevalue("nim_cache")  # a NIM's only
+    served = nim.served_repository([p.argv for p in deployment.runtime.find("tritonserver")], cache)
+    if served is None:
+        pytest.skip("no tritonserver argv names a --model-repository (the argv test above says why)")
+    record_fact("nim_model_repo", str(served))
+    repo = modelrepo.read(served)
+    record_fact("models", sorted(repo.models))
+    assert not repo.problems, f"the repository the NIM serves, {served}:\n  " + "\n  ".join(map(str, repo.problems))
 
 
 def test_open_files_limit(deployment, target_host, settings, target, record_fact):

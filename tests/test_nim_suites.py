@@ -37,8 +37,9 @@ def test_a_cold_start_fills_the_cache_and_a_warm_start_reuses_it(tmp_path, work_
     cold = Run(tmp_path / "cold", work_dir, env)
     result = cold.pytest("-m", "smoke")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert cold.state_of("030")["status"] == "passed"  # the NIM, started, filled its cache with what it serves
-    assert str(tmp_path / "cache") in cold.state_of("030")["facts"]["model_repo"]
+    assert cold.state_of("030")["status"] == "skipped"  # a NIM deploys its repository as it starts: 040 checks it
+    assert str(tmp_path / "cache") in cold.state_of("040")["facts"]["nim_model_repo"]  # what it filled its cache with
+    assert cold.state_of("040")["facts"]["models"]
     figures = cold.state_of("040")["figures"]
     assert "nim.start_cold" in figures and [k for k in figures if k.startswith("ready.http")] == [
         "ready.http_live", "ready.http_ready"]
@@ -50,22 +51,22 @@ def test_a_cold_start_fills_the_cache_and_a_warm_start_reuses_it(tmp_path, work_
     warm = Run(tmp_path / "warm", work_dir, env)  # with 060's NIM checks: realtime WebSocket, bad uploads
     result = warm.pytest("-m", "production", "-k", "not test_060 and not test_070 or realtime or bad_uploads")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert warm.state_of("030")["status"] == "passed"  # the repository the first start left in the cache
+    assert warm.state_of("030")["status"] == "skipped"  # no phase before 040 starts the NIM
     realtime = {k: f for k, f in warm.state_of("060")["figures"].items() if k.startswith("realtime.")}
     assert len(realtime) == 2 and all(f["value"] <= 0.25 and f["deltas"] for f in realtime.values()), realtime
     assert {c["status"] for c in warm.state_of("060")["facts"]["http_bad_input"].values()} <= set(range(400, 500))
-    assert str(tmp_path / "cache") in warm.state_of("030")["facts"]["model_repo"]
+    assert warm.state_of("040")["facts"]["nim_model_repo"] == cold.state_of("040")["facts"]["nim_model_repo"]
     assert "nim.start_warm" in warm.state_of("040")["figures"]
     assert KEY not in written(cold.reports, cold.state, warm.reports, warm.state)
     assert warm.leftovers() == []
 
-    # A streaming-only profile on the same cache: a second repository beside the first; 030 checks the one served,
+    # A streaming-only profile on the same cache: a second repository beside the first; 040 checks the one served,
     # the Recognize checks skip (no offline model listed), 040's first inference is a stream.
     streaming = Run(tmp_path / "str", work_dir, {**env, "RIVA__NIM_TAGS_SELECTOR": "name=whisper-tiny-en-us,mode=str"})
     result = streaming.pytest("-m", "smoke", "-rs")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    served = streaming.state_of("030")["facts"]["model_repo"]
-    assert served != warm.state_of("030")["facts"]["model_repo"] and served.startswith(str(tmp_path / "cache"))
+    served = streaming.state_of("040")["facts"]["nim_model_repo"]
+    assert served != warm.state_of("040")["facts"]["nim_model_repo"] and served.startswith(str(tmp_path / "cache"))
     assert streaming.state_of("040")["figures"]["ready.first_inference"]["rpc"] == "StreamingRecognize"
     assert "lists no offline model for en-US" in result.stdout and "streaming.wer" in streaming.state_of("050")[
         "figures"]
