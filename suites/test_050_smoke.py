@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from rivaverify import nim, triton_metrics
-from rivaverify.asr import client
+from rivaverify.asr import client, smoke
 from rivaverify.asr.wer import wer
 from rivaverify.report import figures
 
@@ -28,12 +28,10 @@ def test_recognize(riva, needs_offline, smoke_clip, settings, thresholds, record
     score = wer(utt.text, result.transcript)
     record_figure(figures.RECOGNIZE_WER, round(score, 4), transcript=result.transcript, reference=utt.text)
     record_figure(figures.RECOGNIZE_SECONDS, round(result.seconds, 3), "s", audio_s=round(audio.duration_s, 3))
-    assert score <= thresholds.max_wer, (
-        f"Recognize of {utt.id}: WER {score:.2f} over {thresholds.max_wer}: heard {result.transcript!r}, "
-        f"expected {utt.text!r}")
-    assert result.seconds <= thresholds.max_response_s, (
-        f"Recognize of {utt.id} ({audio.duration_s:.1f} s of audio) took {result.seconds:.2f} s, "
-        f"bound {thresholds.max_response_s} s")
+    problem = smoke.wer_problem("Recognize", utt.id, score, thresholds.max_wer, result.transcript, utt.text)
+    assert not problem, problem
+    problem = smoke.response_problem("Recognize", utt.id, result.seconds, thresholds.max_response_s, audio.duration_s)
+    assert not problem, problem
 
 
 def test_streaming_recognize(riva, needs_online, smoke_clip, settings, thresholds, record_figure, chunk_ms):
@@ -41,17 +39,15 @@ def test_streaming_recognize(riva, needs_online, smoke_clip, settings, threshold
     cfg = client.config(audio, utt.lang or settings.language_code, model=settings.model_name or "")
     result = _call("StreamingRecognize", client.stream, riva, audio, cfg, chunk_ms=chunk_ms, interim=True,
                    timeout=thresholds.max_response_s * 3 + audio.duration_s)
-    assert result.finals, f"no response with is_final came back for {utt.id} ({len(result.received)} responses)"
+    assert not (problem := smoke.no_final_problem(utt.id, result)), problem
     score = wer(utt.text, result.transcript)
-    final_after_last_chunk = result.finals[-1].at - result.sent_at[-1]
+    final_after_last_chunk = smoke.final_after_last_chunk(result)
     record_figure(figures.STREAMING_WER, round(score, 4), transcript=result.transcript, reference=utt.text)
     record_figure(figures.STREAMING_FINAL_AFTER_LAST_CHUNK, round(final_after_last_chunk, 3), "s",
                   partials=len(result.partials), finals=len(result.finals))
-    assert score <= thresholds.max_wer, (
-        f"StreamingRecognize of {utt.id}: WER {score:.2f} over {thresholds.max_wer}: heard "
-        f"{result.transcript!r}, expected {utt.text!r}")
-    assert final_after_last_chunk <= thresholds.max_response_s, (
-        f"the final came {final_after_last_chunk:.2f} s after the last chunk, bound {thresholds.max_response_s} s")
+    problem = smoke.wer_problem("StreamingRecognize", utt.id, score, thresholds.max_wer, result.transcript, utt.text)
+    assert not problem, problem
+    assert not (problem := smoke.final_problem(final_after_last_chunk, thresholds.max_response_s)), problem
 
 
 def test_http_transcription_agrees_with_grpc(nim_url, riva, needs_offline, smoke_clip, settings, thresholds,
@@ -71,14 +67,13 @@ def test_http_transcription_agrees_with_grpc(nim_url, riva, needs_offline, smoke
     record_figure(figures.HTTP_WER, round(score, 4), transcript=heard.text, reference=utt.text)
     record_figure(figures.HTTP_SECONDS, round(heard.seconds, 3), "s")
     record_figure(figures.HTTP_GRPC_DISAGREEMENT, round(apart, 4), grpc=grpc_text)
-    assert score <= thresholds.max_wer, (
-        f"/v1/audio/transcriptions of {utt.id}: WER {score:.2f} over {thresholds.max_wer}: heard {heard.text!r}, "
-        f"expected {utt.text!r}")
+    problem = smoke.wer_problem("/v1/audio/transcriptions", utt.id, score, thresholds.max_wer, heard.text, utt.text)
+    assert not problem, problem
     assert apart <= thresholds.max_wer, (
         f"HTTP and gRPC disagree on {utt.id} by WER {apart:.2f} (bound {thresholds.max_wer}): HTTP {heard.text!r}, "
         f"gRPC {grpc_text!r}: the two APIs should reach one model (check NIM_TAGS_SELECTOR and the model names)")
-    assert heard.seconds <= thresholds.max_response_s, (
-        f"/v1/audio/transcriptions of {utt.id} took {heard.seconds:.2f} s, bound {thresholds.max_response_s} s")
+    problem = smoke.response_problem("/v1/audio/transcriptions", utt.id, heard.seconds, thresholds.max_response_s)
+    assert not problem, problem
 
 
 COUNTED_REQUESTS = 3
