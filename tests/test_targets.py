@@ -126,3 +126,20 @@ def test_the_launch_is_recorded_and_nothing_starts_in_a_dry_run(tmp_path):
     assert action["kind"] == "run" and "start-riva" in action["what"] and action["env"]["RIVA_MODEL_REPO"] == str(
         tmp_path)
     assert Path(launch.spec.env["PATH"].split(":")[0]) == tmp_path / "bin"
+
+
+@pytest.mark.slow
+def test_a_taken_port_fails_the_deployment_whichever_phases_run(tmp_path):
+    """`-m gateway` alone, another server on the Triton HTTP port: the deployment is refused before it starts,
+    naming the port and its holder, and nothing runs against the other server."""
+    from tests.test_suites_on_riva_lite import Run
+
+    run = Run(tmp_path, tmp_path / "work")
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", run.ports["http"]))
+        held.listen()
+        result = run.pytest("-m", "gateway")
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert f"ports the deployment needs are taken: triton http {run.ports['http']} by" in result.stdout
+    assert run.state_of("070")["status"] == "failed" and run.leftovers() == []
+    assert not (tmp_path / "reports" / "logs" / "riva-local.log").exists()  # nothing was started
