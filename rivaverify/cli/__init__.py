@@ -1,5 +1,5 @@
-"""The `rivaverify` command: one subcommand a verb (`shim install`, `stage`, `convert`, `diagnose`, `signatures`;
-more are added with add_parser)."""
+"""The `rivaverify` command: one subcommand a verb (`shim install`, `stage`, `convert`, `diagnose`, `signatures`,
+`serve`; more are added with add_parser)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from rivaverify import shim
-from rivaverify.cli import convert, diagnose, stage
+from rivaverify.cli import convert, diagnose, serve, stage
 
 
 def _shim_install(args: argparse.Namespace) -> int:
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     stage.add_parser(verbs)
     convert.add_parser(verbs)
     diagnose.add_parser(verbs)
+    serve.add_parser(verbs)
     return parser
 
 
