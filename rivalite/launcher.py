@@ -10,6 +10,10 @@ SIGTERM with its own `Signal (15) received.`) and exits 1; SIGTERM/SIGINT stop b
 launcher it never prints "Riva server is ready...": that is the quick start's host script (riva_start.sh), once
 grpc_health_probe passes. riva-lite's own lines start with "riva-lite: ". Sources: docs/riva-behaviour.md.
 Children run in their own process groups and get SIGTERM if the launcher dies, so nothing outlives it.
+tritonserver's output passes through the launcher (unchanged, stdout to stdout, stderr to stderr) so that a stop
+asked for knows when Triton has no inference in flight (its `All models are stopped, unloading models`): the
+launcher stops it then, without waiting for its models to unload (Triton polls that once a second and Python
+backend stubs take a second each to finish: about 2 s of riva-lite's stop for nothing).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -36,6 +41,8 @@ TRITON_READY = "  > Triton server is ready..."
 EXITED = "One of the processes has exited unexpectedly. Stopping container."
 READY = glog.LISTENING  # riva_server's line (the API server child logs it): Riva's API serves
 READY_TIMEOUT_ENV = "RIVALITE_TRITON_READY_TIMEOUT"  # default of --triton-ready-timeout, seconds
+# tritonserver prints this on SIGTERM once no inference is in flight (server.cc; Triton waits for them first)
+TRITON_DRAINED = b"All models are stopped, unloading models"
 
 
 def say(text: str) -> None:
@@ -125,13 +132,38 @@ def _die_with_parent() -> None:
         pass
 
 
-def spawn(cmd: list[str], env=None, executable: str | None = None, pass_fds=()) -> subprocess.Popen:
-    """A child in its own process group that dies with the launcher. Only before this process uses gRPC:
-    preexec_fn makes Python fork(), and a fork() of a process with live gRPC can abort the child before exec
-    (its post-fork handler restarts a poller whose epoll fd close_fds closes; grpc/grpc#43055)."""
+def spawn(cmd: list[str], env=None, executable: str | None = None, pass_fds=(), piped: bool = False
+          ) -> subprocess.Popen:
+    """A child in its own process group that dies with the launcher (`piped`: its stdout and stderr are pipes, for
+    `relay`). Only before this process uses gRPC: preexec_fn makes Python fork(), and a fork() of a process with
+    live gRPC can abort the child before exec (its post-fork handler restarts a poller whose epoll fd close_fds
+    closes; grpc/grpc#43055)."""
+    out = subprocess.PIPE if piped else None
     return subprocess.Popen(
-        cmd, executable=executable, env=env, process_group=0, preexec_fn=_die_with_parent, pass_fds=pass_fds
+        cmd, executable=executable, env=env, process_group=0, preexec_fn=_die_with_parent, pass_fds=pass_fds,
+        stdout=out, stderr=out,
     )
+
+
+def relay(pipe, fd: int, watch: bytes, seen: threading.Event) -> threading.Thread:
+    """A thread that copies `pipe` line by line to `fd` as it comes (what the child would have written there) and
+    sets `seen` at the first line holding `watch`; it ends at the pipe's end."""
+
+    def copy() -> None:
+        with pipe:
+            for line in iter(pipe.readline, b""):
+                if watch in line:
+                    seen.set()
+                try:
+                    view = memoryview(line)
+                    while view:
+                        view = view[os.write(fd, view):]
+                except OSError:
+                    pass  # our output is gone: keep reading, so the child never blocks on a full pipe
+
+    thread = threading.Thread(target=copy, name=f"relay-{fd}", daemon=True)
+    thread.start()
+    return thread
 
 
 def _group_shm_regions(pgid: int) -> list[str]:
@@ -150,9 +182,23 @@ def _group_shm_regions(pgid: int) -> list[str]:
     return regions
 
 
-def stop(procs: list[subprocess.Popen], timeout: float = 20, shm: tuple[str, ...] = ()) -> None:
+def _exited_or_drained(proc: subprocess.Popen, drained: threading.Event, timeout: float) -> bool:
+    """Wait until `proc` exits (False) or `drained` is set while it runs (True); TimeoutExpired at the deadline."""
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None:
+        if drained.wait(0.02):
+            return True
+        if time.monotonic() > deadline:
+            raise subprocess.TimeoutExpired(proc.args, timeout)
+    return False
+
+
+def stop(procs: list[subprocess.Popen], timeout: float = 20, shm: tuple[str, ...] = (),
+         drained: dict[int, threading.Event] | None = None) -> None:
     """SIGTERM all at once, wait for each, then SIGKILL its whole process group (Triton's backend stubs too);
-    then remove the shared memory that killed stubs leave in /dev/shm (`shm`, and any the group names)."""
+    then remove the shared memory that killed stubs leave in /dev/shm (`shm`, and any the group names).
+    `drained` maps a pid to an event set once that child has finished its work in flight: it is not waited for
+    beyond that (tritonserver unloading its models)."""
     regions = list(shm)
     for proc in procs:
         if proc.poll() is None:
@@ -160,7 +206,12 @@ def stop(procs: list[subprocess.Popen], timeout: float = 20, shm: tuple[str, ...
     for proc in procs:
         if proc.poll() is None:
             try:
-                proc.wait(timeout)
+                event = (drained or {}).get(proc.pid)
+                if event is not None and _exited_or_drained(proc, event, timeout):
+                    say(f"riva-lite: tritonserver (pid {proc.pid}) has no inference in flight: stopped without "
+                        "waiting for its models to unload")
+                else:
+                    proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 say(f"riva-lite: pid {proc.pid} ignored SIGTERM for {timeout:.0f}s: killing it")
         regions += _group_shm_regions(proc.pid)
@@ -185,6 +236,8 @@ class Launcher:
         self.serving = False  # set once Riva's API answers (the NIM face's readiness reads it)
         self.model_repository: str | None = None  # passed to tritonserver when set (NIM runs it so)
         self.waiting_line: str | None = WAITING  # printed each second while Triton loads (None: silent)
+        self.triton_drained = threading.Event()  # tritonserver said it has no inference in flight (on a stop)
+        self.relays: list[threading.Thread] = []  # tritonserver's stdout and stderr, copied to ours
 
     def on_signal(self, signum, frame) -> None:
         self.stopping = True
@@ -296,6 +349,7 @@ class Launcher:
                 ],
                 env=env,
                 executable=exe,
+                piped=True,
             )
         )
         # The API process starts now and imports while Triton loads; it serves once Triton is ready.
@@ -314,6 +368,9 @@ class Launcher:
         self.procs.append(spawn(api, pass_fds=(go_read,)))
         os.close(go_read)
         self._go = go_write
+        triton_proc = self.procs[0]  # its output relayed only now: no thread runs while spawn forks
+        self.relays = [relay(triton_proc.stdout, 1, TRITON_DRAINED, self.triton_drained),  # our fds 1 and 2, as
+                       relay(triton_proc.stderr, 2, TRITON_DRAINED, self.triton_drained)]  # it would inherit them
 
     def watch(self) -> int:
         """Wait for Triton, let the API server serve, then watch both until one exits or a stop is asked."""
@@ -337,7 +394,11 @@ class Launcher:
         if self.stopping:
             say("riva-lite: stopping Riva and Triton")
             code = 0
-        stop(list(reversed(self.procs)), shm=tuple(self.shm))
+        # a stop asked for: Triton is not waited for once it says no inference is in flight
+        drained = {self.procs[0].pid: self.triton_drained} if self.stopping and self.procs else None
+        stop(list(reversed(self.procs)), shm=tuple(self.shm), drained=drained)
+        for thread in self.relays:
+            thread.join(5)  # tritonserver's last lines written before ours
         return code
 
 
