@@ -164,3 +164,18 @@ def test_healthz_is_cached_and_json(riva, tmp_path):
     assert serve.health()[0] == 200
     sched.clock = lambda: time.time() + 2 * 3600  # two intervals later, no run since
     assert serve.health()[0] == 503 and json.loads(serve.health()[1])["verdict"] == "stale"
+
+
+def test_every_metric_the_alert_rules_read_is_served(riva):
+    import yaml
+
+    from rivaverify.serve.app import Serve
+    from rivaverify.serve.scheduler import Scheduler
+
+    verifier = Verifier(settings_mod.load({"grpc_address": riva.riva_uri, "target": "endpoint"}), realtime=False)
+    serve = Serve(Scheduler(verifier.run, 60), "endpoint", "classic")
+    serve.scheduler.run()
+    served = {s.name for f in text_string_to_metric_families(serve.metrics.text().decode()) for s in f.samples}
+    rules = yaml.safe_load((Path(__file__).resolve().parents[1] / "deploy/monitoring/riva-asr-alerts.yml").read_text())
+    read = {name for g in rules["groups"] for r in g["rules"] for name in re.findall(r"\brivaverify_\w+", r["expr"])}
+    assert read and not read - served, f"the rules read metrics serve does not serve: {sorted(read - served)}"

@@ -32,6 +32,9 @@ class LastRun(Collector):
         interval = self._family("interval_seconds", "seconds between the starts of two runs")
         interval.add_metric(base, s.interval_s)
         yield interval
+        created = self._family("serve_start_timestamp_seconds", "unix time rivaverify serve started")
+        created.add_metric(base, s.created)
+        yield created
         success = self._family("probe_success", "1: the last run passed and is fresh (younger than 2 intervals)")
         success.add_metric(base, float(bool(run and run.passed and s.fresh(run))))
         yield success

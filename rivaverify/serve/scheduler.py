@@ -20,6 +20,7 @@ class Scheduler:
         self.history: deque[Run] = deque(maxlen=HISTORY)
         self.last_success: float | None = None  # unix time a passing run finished
         self.runs = 0
+        self.created = clock()  # unix time it was made: "no success since" counts from here before a first success
         self._stop = threading.Event()
         self._lock = threading.Lock()  # never two runs at once
         self._thread: threading.Thread | None = None

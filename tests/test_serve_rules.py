@@ -1,0 +1,33 @@
+"""The shipped alert rules (deploy/monitoring/) as Prometheus reads them: `promtool check rules` and `promtool test
+rules` of Debian's prometheus package (.ci/run installs it)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+MONITORING = Path(__file__).resolve().parents[1] / "deploy" / "monitoring"
+RULES = MONITORING / "riva-asr-alerts.yml"
+
+
+@pytest.fixture(scope="module")
+def promtool() -> str:
+    path = shutil.which("promtool")
+    if not path:
+        pytest.skip("promtool not found: apt-get install prometheus (Debian's package; .ci/run installs it)")
+    return path
+
+
+def test_the_rules_load(promtool):
+    r = subprocess.run([promtool, "check", "rules", str(RULES)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, f"promtool check rules {RULES} failed:\n{r.stdout}{r.stderr}"
+    assert "SUCCESS: 5 rules found" in r.stdout, r.stdout
+
+
+def test_the_rules_fire_when_they_should(promtool):
+    r = subprocess.run([promtool, "test", "rules", "riva-asr-alerts.test.yml"], cwd=MONITORING, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, f"promtool test rules failed:\n{r.stdout}{r.stderr}"
