@@ -12,6 +12,7 @@ pytest_plugins = [
     "plugins.diagnostics",
     "plugins.triton_metrics",
     "plugins.require_docker",
+    "plugins.lean",
     "fixtures.settings",
     "fixtures.host",
     "fixtures.artifact",

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,7 +58,22 @@ def embedded_s3(bucket: str = EMBEDDED_BUCKET) -> Iterator[S3Target]:
         finally:
             _empty(client, bucket)
     finally:
-        server.stop()
+        _stop(server)
+
+
+def _stop(server: Any, timeout: float = 5) -> None:
+    """server.stop() without waiting out werkzeug's half-second poll for the shutdown: connections wake its loop
+    until it has seen the request (each ends at once: nothing is sent)."""
+    stopper = threading.Thread(target=server.stop, name="embedded-s3-stop", daemon=True)
+    stopper.start()
+    address, deadline = server.get_host_and_port(), time.monotonic() + timeout
+    while stopper.is_alive() and time.monotonic() < deadline:
+        try:
+            socket.create_connection(address, timeout=0.1).close()
+        except OSError:
+            pass  # closed already: the loop has ended
+        stopper.join(0.02)
+    stopper.join(timeout)
 
 
 def _create_bucket(client: Any, bucket: str) -> None:
