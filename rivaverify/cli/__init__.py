@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from rivaverify import shim
-from rivaverify.cli import convert, diagnose, serve, stage
+from rivaverify.cli import convert, diagnose, kube, serve, stage
 
 
 def _shim_install(args: argparse.Namespace) -> int:
@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_parser(verbs)
     diagnose.add_parser(verbs)
     serve.add_parser(verbs)
+    kube.add_parser(verbs)
     return parser
 
 
