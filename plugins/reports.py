@@ -134,7 +134,7 @@ def run_summary(run: dict[str, Any], settings: Settings) -> dict[str, Any]:
         f"{socket.gethostname()} ({settings.grpc_address})"
     bounds = thresholds(settings).model_dump()
     return {"verdict": summary.verdict(run["exit_status"], run["phases"]),
-            "verified": summary.verified(run, image, digest, host, kind),
+            "verified": summary.verified(run, image, digest, host, kind, release=str(target.release)),
             "figures": summary.key_figures(run["phases"], bounds), "bounds": bounds}
 
 

@@ -134,7 +134,7 @@ def _head(run: dict[str, Any], v: dict[str, Any]) -> str:
 
 
 def _what(verified: dict[str, str]) -> str:
-    return "<dl>" + "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(verified[k])}</dd></div>" for k in WHAT
+    return "<dl>" + "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(verified.get(k, '—'))}</dd></div>" for k in WHAT
                             if k in verified) + "</dl>"
 
 

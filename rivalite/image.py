@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from rivalite.errors import RivaLiteError
+from rivalite.nim import NIM_RELEASE
 
 REPOSITORY = "riva-lite"
 DEPS_REPOSITORY = "riva-lite-deps"
@@ -352,7 +353,7 @@ def _import(client: Any, rootfs: Path, tag: str, config: list[str], log) -> None
 
 # -- the NIM image: riva-lite's NIM face as a Riva ASR NIM container runs ---------------------------------------
 NIM_REPOSITORY = "riva-lite-nim"
-NIM_RECIPE_VERSION = "1"  # bump when the NIM steps change
+NIM_RECIPE_VERSION = "2"  # bump when the NIM steps change
 NIM_CACHE, NIM_MANIFEST_DIR = "/opt/nim/.cache", "/opt/nim/etc/default"
 NIM_UID = 1000  # NIM's containers run as UID 1000 (their cache folder must be writable by it)
 # What the NIM face needs beyond the deps image: aiohttp comes with tritonclient[http], pyyaml with faster-whisper;
@@ -401,6 +402,7 @@ def nim_dockerfile(deps: str, k: str, wheels=()) -> str:
         *[line for line in changes(k) if not line.startswith(("EXPOSE", "CMD"))],
         *[f"ENV {name}={value}" for name, value in NIM_ENV.items()],
         "EXPOSE 9000 50051",
+        f"LABEL org.opencontainers.image.version={NIM_RELEASE}",  # the Speech NIM release imitated
         f"USER {NIM_UID}",
         'CMD ["rivalite", "nim"]', ""]
     return "\n".join(lines)

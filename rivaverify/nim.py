@@ -78,6 +78,25 @@ def transcribe(base: str, audio: bytes, filename: str, language: str, timeout: f
     return Transcription(body.get("text", ""), r.elapsed.total_seconds(), body)
 
 
+USAGE_SLACK_S = 0.25  # seconds (plus 2 %) a usage figure may differ from the audio's duration: not confirmed how a
+# NIM rounds what it counts (Riva counts whole frames and server chunks elsewhere)
+
+
+def usage_problem(body: dict, audio_s: float, promised: bool, where: str) -> str | None:
+    """Why the `usage` of a NIM's answer (Speech NIM 26.10: {type: duration, seconds}) is wrong for `audio_s`
+    seconds of audio, or None: missing only where the release promises it, else the right shape and duration."""
+    usage = body.get("usage")
+    if usage is None:
+        return (f"{where} carries no usage, which this release promises (usage.type=duration, usage.seconds: "
+                "Speech NIM 26.10.0 release notes): check RIVA__NIM_RELEASE") if promised else None
+    seconds = usage.get("seconds") if isinstance(usage, dict) else None
+    if not isinstance(usage, dict) or usage.get("type") != "duration" or not isinstance(seconds, int | float):
+        return f"{where} has usage {usage!r}; expected {{'type': 'duration', 'seconds': <number>}}"
+    if abs(seconds - audio_s) > USAGE_SLACK_S + 0.02 * audio_s:
+        return f"{where} counts usage.seconds {seconds:g} for {audio_s:.2f} s of audio"
+    return None
+
+
 def profile_named(log: str) -> str | None:
     """The profile a NIM's log says it selected (the last such line), or None."""
     found = [m.group("what").strip() for line in log.splitlines() if (m := PROFILE_LINE.search(line))]

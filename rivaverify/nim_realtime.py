@@ -124,3 +124,20 @@ def problems(s: Session, reference: str, max_wer: float, max_response_s: float) 
         late = last[0] - s.done_at
         found.append(f"the last result came {late:.2f} s after the audio ended, bound {max_response_s} s")
     return found
+
+
+def usage_problems(s: Session, audio_s: float, promised: bool) -> list[str]:
+    """Speech NIM 26.10's usage on completed events: cumulative (never going back), the last one's covering the
+    whole stream; checked where the release promises it, or where the server sends it anyway."""
+    from rivaverify.nim import usage_problem
+
+    completed = [e for _, e in s.of(COMPLETED)]
+    counted = [e["usage"].get("seconds") for e in completed if isinstance(e.get("usage"), dict)]
+    found = []
+    if counted and any(isinstance(a, int | float) and isinstance(b, int | float) and b < a
+                       for a, b in zip(counted, counted[1:], strict=False)):
+        found.append(f"usage.seconds of the completed events goes back: {counted}")
+    last = s.last
+    if last is not None:
+        found += [p for p in [usage_problem(last[1], audio_s, promised, "the last completed event")] if p]
+    return found

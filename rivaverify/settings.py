@@ -134,6 +134,10 @@ class Settings(BaseSettings):
                                  "9000)")
     nim_tags_selector: str | None = Field(None, description="NIM_TAGS_SELECTOR given to the NIM (name=…,mode=ofl|str): "
                                           "the profile it picks (unset: the NIM's default)")
+    nim_release: str | None = Field(None, pattern=r"^\d+\.\d+\.\d+$", description="the NIM's release where its "
+                                    "image tag does not name it (`:latest`, an endpoint): a Speech NIM YY.MM.n such "
+                                    "as 26.10.0, or a Riva ASR NIM 1.x.y; it decides the version's rules "
+                                    "(rivaverify/releases.py)")
     nim_cache: Path | None = Field(None, description="host folder for the NIM's model cache (/opt/nim/.cache in the "
                                    "container; unset: WORK_DIR/nim-cache); kept across runs, so later starts are warm")
     ngc_api_key: SecretStr | None = Field(None, description="NGC API key a NIM downloads its model with, passed in "

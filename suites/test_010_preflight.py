@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rivaverify import gpu_requirements, nim, preflight
+from rivaverify import gpu_requirements, nim, preflight, releases
 from rivaverify.runtime.docker_engine import DockerError
 
 pytestmark = [pytest.mark.smoke, pytest.mark.production]
@@ -183,6 +183,37 @@ def test_gpu_selection(gpu_list, settings, target):
     if not target.uses_docker:
         pytest.skip(f"target {target.name}: this run does not choose the deployment's GPUs")
     problem = gpu_requirements.gpu_selection_problem(settings.image, settings.docker_gpus, len(gpu_list))
+    assert problem is None, problem
+
+
+@pytest.mark.gpu
+def test_gpu_meets_the_releases_minimum(gpu_list, target, record_fact):
+    """Which Riva this is (riva-speech 2.x, Riva ASR NIM 1.x, Speech NIM YY.MM.n), and the GPU its release asks for:
+    compute capability and memory, required from Speech NIM 26.x, recommended by ASR NIM 1.x (rivaverify/releases)."""
+    release = target.release
+    record_fact("release", {"kind": release.kind, "version": release.version, "how": release.how})
+    if target.rules.min_compute_capability is None:
+        pytest.skip(f"{release}: no GPU minimum is tabled for it ({target.rules.source}); for a NIM whose tag names "
+                    "no release, set RIVA__NIM_RELEASE (e.g. 26.10.0)")
+    failures, warnings = releases.gpu_problems(gpu_list, release)
+    if warnings:
+        record_fact("release_gpu_warnings", warnings)
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.gpu
+def test_the_nim_profile_fits_the_gpu(gpu_list, settings, target, record_fact):
+    """A profile NVIDIA documents the memory of (Parakeet RNNT multilingual: mode=all 50 GB) fits the largest GPU,
+    else it is refused before `docker run`, naming both numbers and the modes that would fit."""
+    if not target.nim or not target.deploys:
+        pytest.skip("no NIM started by this run: its profile is not this run's choice")
+    need, _ = releases.profile_memory_gb(target.image, settings.nim_tags_selector)
+    if need is None:
+        pytest.skip(f"NVIDIA documents no GPU memory for {target.image or 'riva-lite'}'s profile "
+                    f"({settings.nim_tags_selector or 'the default'}): not checked")
+    largest = max((m for m in map(preflight.usable_memory_gb, gpu_list) if m is not None), default=None)
+    record_fact("nim_profile_memory_gb", {"needs": need, "gpu": largest})
+    problem = releases.profile_fit_problem(target.image, settings.nim_tags_selector, largest)
     assert problem is None, problem
 
 

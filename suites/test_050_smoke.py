@@ -76,6 +76,22 @@ def test_http_transcription_agrees_with_grpc(nim_url, riva, needs_offline, smoke
     assert not problem, problem
 
 
+def test_http_usage_counts_the_audio(nim_url, needs_offline, smoke_clip, settings, target, thresholds, record_fact):
+    """The usage a NIM's JSON answer carries (Speech NIM 26.10: usage.type duration, usage.seconds the audio
+    processed): required where the release promises it, checked wherever it is sent."""
+    utt, audio = smoke_clip
+    try:
+        heard = nim.transcribe(nim_url, utt.path.read_bytes(), utt.id, utt.lang or settings.language_code,
+                               timeout=thresholds.max_response_s * 3)
+    except (nim.NimError, requests.RequestException) as exc:
+        pytest.fail(f"{exc}: check the NIM's log, and that RIVA__NIM_HTTP is its HTTP port")
+    record_fact("http_usage", {"release": str(target.release), "usage": heard.raw.get("usage"),
+                               "audio_s": round(audio.duration_s, 3)})
+    problem = nim.usage_problem(heard.raw, audio.duration_s, target.rules.http_usage,
+                                f"POST /v1/audio/transcriptions of {utt.id}")
+    assert not problem, problem
+
+
 COUNTED_REQUESTS = 3
 
 

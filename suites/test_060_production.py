@@ -319,11 +319,11 @@ def _disconnect(riva, pcm, cfg):
         pass
 
 
-def test_realtime_websocket_contract(nim_url, needs_online, stream_clips, settings, thresholds, chunk_ms,
+def test_realtime_websocket_contract(nim_url, needs_online, stream_clips, settings, target, thresholds, chunk_ms,
                                      record_figure):
     """A NIM's realtime transcription WebSocket, as NVIDIA's RealtimeClientASR speaks it, at real-time pace: the
     session is created and configured, the last result comes within the bound after the audio ends, within the
-    WER bound, and no error event."""
+    WER bound, no error event, and the usage the release promises (Speech NIM 26.10: processed-audio seconds)."""
     found = {}
     for utt, pcm in stream_clips[:2]:
         wav = utt.path.read_bytes()
@@ -337,6 +337,8 @@ def test_realtime_websocket_contract(nim_url, needs_online, stream_clips, settin
                       final_after_audio_s=round(last[0] - session.done_at, 3) if last and session.done_at else None)
         found.update({f"{utt.id}: {p}": None for p in nim_realtime.problems(
             session, utt.text, thresholds.max_wer, thresholds.max_response_s)})
+        found.update({f"{utt.id}: {p}": None for p in nim_realtime.usage_problems(
+            session, pcm.duration_s, target.rules.realtime_usage)})
     assert not found, "realtime transcription broke its contract:\n  " + "\n  ".join(found)
 
 

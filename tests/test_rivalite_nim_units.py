@@ -29,7 +29,9 @@ def test_manifest_profiles_have_nim_shaped_ids_and_tags():
     loaded = profiles.load()
     assert len({p.id for p in loaded}) == len(loaded) >= 3
     assert all(re.fullmatch(r"[0-9a-f]{64}", p.id) for p in loaded)
-    assert {p.tags["mode"] for p in loaded} == {"all", "ofl", "str"}
+    assert {p.tags["mode"] for p in loaded} == {"all", "ofl", "str", "str-thr"}  # Speech NIM's modes
+    assert all((p.tags["vad"], p.tags["diarizer"]) == ("default", "disabled") for p in loaded)
+    assert profiles.select(loaded, "mode=all,vad=default,diarizer=disabled", "").tags["mode"] == "all"  # NVIDIA's
 
 
 @pytest.mark.parametrize("selector, mode", [("", "all"), ("mode=ofl", "ofl"),
@@ -43,7 +45,7 @@ def test_profile_id_wins_over_the_selector():
     assert profiles.select(loaded, "mode=ofl", loaded[2].id) == loaded[2]
 
 
-@pytest.mark.parametrize("selector", ["name=parakeet-0-6b-ctc-en-us", "mode=str-thr"])
+@pytest.mark.parametrize("selector", ["name=parakeet-0-6b-ctc-en-us", "mode=str,diarizer=sortformer"])
 def test_no_match_is_nims_profile_error_with_the_profiles_and_next_step(selector):
     with pytest.raises(NimError) as e:
         profiles.select(profiles.load(), selector, "")

@@ -24,6 +24,9 @@ SELECTOR_ENV, PROFILE_ENV = "NIM_TAGS_SELECTOR", "NIM_MODEL_PROFILE"
 CACHE_ENV, IMAGE_CACHE = "NIM_CACHE_PATH", "/opt/nim/.cache"
 MANIFEST_ENV, IMAGE_MANIFEST = "NIM_MANIFEST_PATH", "/opt/nim/etc/default/model_manifest.yaml"
 KEY_ENV = "NGC_API_KEY"
+# The Speech NIM release this face imitates (usage fields, str-thr/vad/diarizer tags): its image carries it as the
+# org.opencontainers.image.version label, and its log names it.
+NIM_RELEASE = "26.10.0"
 
 
 class NimError(RivaLiteError):

@@ -22,7 +22,8 @@ from rivalite import model_names
 from rivalite.nim import CACHE_ENV, IMAGE_CACHE, KEY_ENV, NimError
 from rivalite.nim.profiles import Profile
 
-MODES = {"all": (), "ofl": ("streaming", "acoustic_model"), "str": ("offline", "offline_acoustic_model")}
+MODES = {"all": (), "ofl": ("streaming", "acoustic_model"), "str": ("offline", "offline_acoustic_model"),
+         "str-thr": ("offline", "offline_acoustic_model")}  # the same streaming pipeline as str
 
 
 def default_path() -> Path:

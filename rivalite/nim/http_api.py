@@ -22,6 +22,7 @@ from riva.client.proto import riva_asr_pb2 as rasr
 from riva.client.proto import riva_asr_pb2_grpc as rasr_grpc
 
 from rivalite.audio import has_header
+from rivalite.nim import realtime
 
 log = logging.getLogger("riva_http_server")
 FORMATS = ("json", "text")
@@ -151,12 +152,13 @@ async def transcriptions(request: web.Request) -> web.Response:
     except grpc.aio.AioRpcError as e:
         return grpc_failure(e)
     text = " ".join(r.alternatives[0].transcript.strip() for r in reply.results if r.alternatives).strip()
-    return web.Response(text=text) if fmt == "text" else web.json_response({"text": text})
+    if fmt == "text":
+        return web.Response(text=text)  # plain text carries no usage (Speech NIM 26.10 release notes)
+    seconds = max((r.audio_processed for r in reply.results), default=0.0)
+    return web.json_response({"text": text, "usage": realtime.usage(seconds)})
 
 
 def app(backend: Backend) -> web.Application:
-    from rivalite.nim import realtime
-
     application = web.Application(client_max_size=MAX_UPLOAD)
     application[BACKEND], application[STARTED] = backend, int(time.time())
     application.add_routes([

@@ -31,6 +31,9 @@ from rivalite.nim import (
     GRPC_PORT_ENV,
     HTTP_PORT_ENV,
     KEY_ENV,
+    NIM_RELEASE,
+    PROFILE_ENV,
+    SELECTOR_ENV,
     NimError,
     cache,
     port_from_env,
@@ -88,6 +91,9 @@ def prepare(say=print) -> tuple[profiles.Profile, str]:
     """Profile and cache: the repository tritonserver will load. Raises NimError for what NIM refuses."""
     log.info("Detected cpu_device: %s cores: %s (riva-lite: no GPU, CPU profiles)", platform.machine(),
              os.cpu_count())
+    if not os.environ.get(SELECTOR_ENV) and not os.environ.get(PROFILE_ENV):  # since ASR NIM 1.3.0
+        log.info("No %s or %s given: selecting the profile automatically for this system (riva-lite %s: the first "
+                 "compatible one, mode=all)", SELECTOR_ENV, PROFILE_ENV, NIM_RELEASE)
     profile = profiles.select(profiles.load())
     log.info("Matched profile_id with tags: %s", profile.tags)
     log.info("Selected profile: %s", profile.id)

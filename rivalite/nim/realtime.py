@@ -122,6 +122,7 @@ class Session:
         self.audio: asyncio.Queue[bytes | None] = asyncio.Queue()
         self.task: asyncio.Task | None = None
         self.finals: list[str] = []
+        self.received = 0  # audio bytes appended: the terminal event's usage covers them all
 
     async def send(self, event: dict) -> None:
         if not self.ws.closed:
@@ -149,13 +150,17 @@ class Session:
                                          "item_id": item, "content_index": 0, "delta": best.transcript})
                         continue
                     self.finals.append(best.transcript.strip())
-                    await self.send(completed(item, best.transcript, False, best.words))
+                    await self.send(completed(item, best.transcript, False, best.words, result.audio_processed))
                     item = f"item_{uuid.uuid4()}"
         except grpc.aio.AioRpcError as e:
             await self.send({"type": "error", "error": {"type": "server_error", "code": e.code().name.lower(),
                                                         "message": e.details() or e.code().name}})
             return
-        await self.send(completed(item, " ".join(t for t in self.finals if t), True, ()))
+        await self.send(completed(item, " ".join(t for t in self.finals if t), True, (), self.seconds_received()))
+
+    def seconds_received(self) -> float:
+        params = self.session["input_audio_params"]
+        return self.received / (2 * params["sample_rate_hz"] * params.get("num_channels", 1))
 
     async def on(self, event: dict) -> bool:
         """Handle one client event; False once the session is over."""
@@ -180,6 +185,7 @@ class Session:
             if self.task is None:
                 self.task = asyncio.create_task(self.recognize())
             if chunk:
+                self.received += len(chunk)
                 await self.audio.put(chunk)
         elif kind == "input_audio_buffer.commit":
             pass  # every appended chunk is streamed at once
@@ -204,11 +210,18 @@ class Session:
                 pass
 
 
-def completed(item: str, transcript: str, last: bool, words) -> dict:
+def completed(item: str, transcript: str, last: bool, words, seconds: float) -> dict:
+    """A final's event; usage (Speech NIM 26.10) holds the processed-audio duration so far, the terminal event's the
+    whole stream's."""
     return {"type": "conversation.item.input_audio_transcription.completed", "item_id": item, "content_index": 0,
-            "transcript": transcript, "is_last_result": last,
+            "transcript": transcript, "is_last_result": last, "usage": usage(seconds),
             "words_info": {"words": [{"word": w.word, "start_time": w.start_time, "end_time": w.end_time,
                                       "confidence": w.confidence, "speaker_tag": w.speaker_tag} for w in words]}}
+
+
+def usage(seconds: float) -> dict:
+    """Speech NIM 26.10's usage object: processed-audio duration."""
+    return {"type": "duration", "seconds": round(seconds, 3)}
 
 
 async def socket(request: web.Request) -> web.StreamResponse:

@@ -61,6 +61,17 @@ def archive_prefix() -> str | None:
         return None
 
 
+def nim_release() -> str | None:
+    """The Speech NIM release riva-lite's NIM face imitates (YY.MM.n); None without riva-lite."""
+    try:
+        _rivalite()
+    except RivaLiteMissing:
+        return None
+    from rivalite.nim import NIM_RELEASE
+
+    return NIM_RELEASE
+
+
 def repository_key() -> str:
     """What `rivalite deploy` would write, apart from the artifact: its repository format and layout (a repository
     deployed under another key is stale)."""

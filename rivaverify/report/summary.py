@@ -10,7 +10,8 @@ from typing import Any
 from rivaverify.gpu_requirements import image_release
 from rivaverify.report.figures import KEY_FIGURES
 
-WHAT = ("target", "flavor", "profile", "image", "digest", "model", "host", "when", "took")  # what was verified
+# what was verified
+WHAT = ("target", "flavor", "release", "profile", "image", "digest", "model", "host", "when", "took")
 EXIT_WORDS = {0: "passed", 2: "interrupted", 3: "internal error", 4: "usage error", 5: "no tests ran"}
 
 
@@ -119,7 +120,7 @@ def flavor(settings: dict[str, Any], image: str | None, kind: str | None) -> str
 
 
 def verified(run: dict[str, Any], image: str | None, digest: str | None, host: str, kind: str | None = None,
-             model: str | None = None) -> dict[str, str]:
+             model: str | None = None, release: str | None = None) -> dict[str, str]:
     """What this run verified, as label -> text (the summary's 'what' lines)."""
     settings = run.get("settings", {})
     facts = {k: v for p in run.get("phases", []) for k, v in p.get("facts", {}).items()}
@@ -129,7 +130,7 @@ def verified(run: dict[str, Any], image: str | None, digest: str | None, host: s
         "target": str(run.get("target", "")), "flavor": flavor(settings, image, kind),
         "profile": str(run.get("profile", "")),
         "image": image or ("none: local processes" if run.get("target") == "local" else "unknown"),
-        "digest": digest or "—",
+        "digest": digest or "—", "release": release or "—",
         "model": model or settings.get("model_name") or artifact.get("artifact_id") or "—",
         "host": host, "when": (run.get("started_at") or "")[:19].replace("T", " ") + " UTC",
         "took": f"{took:.1f} s" if took is not None else "—",

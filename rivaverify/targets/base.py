@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from rivaverify import deploy, gpu_requirements, nim, preflight, probes, readiness
+from rivaverify import deploy, gpu_requirements, nim, preflight, probes, readiness, releases
+from rivaverify.adapters import rivalite
 from rivaverify.plan import Plan
 from rivaverify.runtime import LaunchSpec, Runtime
 from rivaverify.settings import Flavor, Settings, thresholds
@@ -53,6 +54,21 @@ class Target:
     def image(self) -> str | None:
         """The image a container runs (RIVA__IMAGE; None: riva-lite's own, or no container)."""
         return self.settings.image
+
+    @property
+    def release(self) -> releases.Release:
+        """Which Riva is verified (riva-speech 2.x, Riva ASR NIM 1.x, Speech NIM YY.MM.n): riva-lite's NIM face
+        imitates a Speech NIM release; else RIVA__NIM_RELEASE or the image tag."""
+        if self.riva_lite and self.nim and rivalite.nim_release():
+            return releases.Release(releases.SPEECH_NIM, rivalite.nim_release(), "riva-lite's NIM face imitates it")
+        if self.riva_lite and not self.nim:
+            return releases.Release("", "", "riva-lite, imitating riva-speech 2.17-2.19")
+        return releases.of_image(self.settings.image, self.settings.nim_release if self.nim else None)
+
+    @property
+    def rules(self) -> releases.Rules:
+        """What the release asks of the GPU and promises in its API (rivaverify/releases.py)."""
+        return releases.rules(self.release)
 
     @property
     def needs_gpu(self) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rivaverify import deploy, gpu_requirements, modelrepo, nim, preflight
+from rivaverify import deploy, gpu_requirements, modelrepo, nim, preflight, releases
 from rivaverify.adapters import rivalite
 from rivaverify.plan import Plan
 from rivaverify.runtime import container
@@ -58,8 +58,10 @@ class DockerTarget(Target):
         s, image = self.settings, inputs["riva_image"]
         log = s.reports_dir.resolve() / "logs" / "riva-docker.log"
         if "host" in inputs and not plan.dry_run:  # refused before it starts (010 says so too)
-            count = len(preflight.gpus(inputs["host"]) or [])
-            problem = gpu_requirements.gpu_selection_problem(image, s.docker_gpus, count)
+            gpus = preflight.gpus(inputs["host"]) or []
+            largest = max((m for m in map(preflight.usable_memory_gb, gpus) if m is not None), default=None)
+            problem = gpu_requirements.gpu_selection_problem(image, s.docker_gpus, len(gpus)) or \
+                releases.profile_fit_problem(image, s.nim_tags_selector, largest)
             if problem:
                 raise deploy.DeployError(problem)
         if self.nim:
