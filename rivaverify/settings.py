@@ -21,6 +21,7 @@ class Target(StrEnum):
     local = "local"  # riva-lite as local processes
     docker = "docker"  # a Riva image through the Docker SDK
     endpoint = "endpoint"  # a running deployment at RIVA__HOST
+    kubernetes = "kubernetes"  # a running deployment found through the Kubernetes API, every replica
 
 
 class Flavor(StrEnum):
@@ -117,7 +118,7 @@ class Settings(BaseSettings):
     )
 
     target: Target = Field(Target.local, description="local (riva-lite processes), docker (a Riva image), endpoint "
-                         "(attach to RIVA__HOST)")
+                         "(attach to RIVA__HOST), kubernetes (the pods RIVA__KUBE_SELECTOR picks, each replica)")
     flavor: Flavor = Field(Flavor.classic, description="classic (the riva-speech container, start-riva) or nim (a "
                            "Riva ASR NIM: NIM's run line, HTTP API and model cache; riva-lite's NIM face locally)")
     profile: Profile = Field(Profile.dev, description="thresholds: dev (riva-lite on a laptop), staging, "
@@ -188,6 +189,14 @@ class Settings(BaseSettings):
                                         "launcher) or tritonserver (Triton alone: no Riva API)")
     docker_run_label: str | None = Field(None, description="value of the riva-verify.run label on this run's "
                                          "containers (default: random; every one also has riva-verify=1)")
+    kube_namespace: str = Field("default", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+                                description="target kubernetes: the namespace of the deployment's pods")
+    kube_selector: str | None = Field(None, description="target kubernetes: label selector of the Riva pods "
+                                      "(the riva-api chart: app=riva-api,release=RELEASE; a NIMService: "
+                                      "app=NAME)")
+    kubeconfig: Path | None = Field(None, description="target kubernetes: kubeconfig file (unset: $KUBECONFIG or "
+                                    "~/.kube/config, or the pod's service account inside a cluster)")
+    kube_context: str | None = Field(None, description="target kubernetes: kubeconfig context (unset: its current)")
     require_docker: bool = Field(False, description="docker-marked tests fail instead of skipping, and a run with "
                                  "none of them passing fails (CI sets it)")
     require_extras: bool = Field(False, description="a phase that cannot run because an extra (gateway) is not "

@@ -39,7 +39,7 @@ def test_dotenv_file_is_read(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     ("env", "value", "expected"),
     [
-        ("RIVA__TARGET", "kubernetes", "'local', 'docker' or 'endpoint'"),
+        ("RIVA__TARGET", "swarm", "'local', 'docker', 'endpoint' or 'kubernetes'"),
         ("RIVA__PROFILE", "prod", "'dev', 'staging' or 'production'"),
         ("RIVA__HOST", "localhost", "HOST:PORT"),
         ("RIVA__MAX_WER", "1.5", "less than or equal to 1"),
@@ -94,10 +94,10 @@ def test_configuration_page_documents_every_setting():
 
 def test_invalid_settings_stop_the_run_before_any_test(suite_dir, monkeypatch):
     suite_dir.makepyfile(test_010_preflight="def test_x():\n    open('ran', 'w').close()\n")
-    monkeypatch.setenv("RIVA__TARGET", "kubernetes")
+    monkeypatch.setenv("RIVA__TARGET", "swarm")
     result = suite_dir.runpytest_subprocess()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*RIVA__TARGET='kubernetes'*'local', 'docker' or 'endpoint'*"])
+    result.stderr.fnmatch_lines(["*RIVA__TARGET='swarm'*'local', 'docker', 'endpoint' or 'kubernetes'*"])
     assert not (suite_dir.path / "ran").exists()
 
 

@@ -21,7 +21,11 @@ def get(settings: Settings) -> Target:
         from rivaverify.targets.endpoint import EndpointTarget
 
         return EndpointTarget(settings)
-    raise ValueError(f"unknown target {settings.target!r}: use local, docker or endpoint")
+    if settings.target == "kubernetes":
+        from rivaverify.targets.kubernetes import KubernetesTarget
+
+        return KubernetesTarget(settings)
+    raise ValueError(f"unknown target {settings.target!r}: use local, docker, endpoint or kubernetes")
 
 
 __all__ = ["Launch", "Refused", "Target", "get"]

@@ -1,0 +1,59 @@
+"""Target kubernetes: a running deployment found through the Kubernetes API (RIVA__KUBE_NAMESPACE,
+RIVA__KUBE_SELECTOR; kubeconfig or the pod's service account), attached to like an endpoint, but every replica is
+checked at its own address: a Service spreads requests, so one healthy answer through it proves one pod."""
+
+from __future__ import annotations
+
+from rivaverify import deploy, readiness
+from rivaverify.targets.base import Launch
+from rivaverify.targets.endpoint import EndpointTarget
+
+
+class KubernetesTarget(EndpointTarget):
+    name = "kubernetes"
+
+    def refusal(self) -> str | None:
+        if not self.settings.kube_selector:
+            return ("target kubernetes needs RIVA__KUBE_SELECTOR, the label selector of the Riva pods (the riva-api "
+                    "chart: app=riva-api,release=RELEASE; a NIMService: app=NAME), and RIVA__KUBE_NAMESPACE")
+        try:
+            import kubernetes  # noqa: F401 (the extra's presence)
+        except ImportError:
+            return "target kubernetes needs the kube extra: pip install 'riva-verify[kube]'"
+        return None
+
+    def replicas(self) -> list:
+        """The selected pods now, each with its address and facts (rivaverify.kube.discovery.Replica)."""
+        from rivaverify.kube import discovery
+
+        s = self.settings
+        api = discovery.api_client(str(s.kubeconfig) if s.kubeconfig else None, s.kube_context)
+        return discovery.replicas(api, s.kube_namespace, s.kube_selector or "")
+
+    def _each(self, check, ready_only: bool = False) -> readiness.Check:
+        """A readiness check that passes when the check passes on every replica (pods listed again each try, so a
+        rolling update's new pods are seen)."""
+        from rivaverify.kube import replicas
+
+        def run() -> tuple[bool, str]:
+            reps = self.replicas()
+            verdicts = replicas.each(reps, check, ready_only)
+            problem = replicas.problem(verdicts, "replicas")
+            return problem is None, problem or f"{len(verdicts)} replicas: " + ", ".join(r.name for r in reps)
+        return run
+
+    def stages(self, dep: deploy.Deployment, launch: Launch | None) -> list[readiness.Stage]:
+        """pods found -> every replica ready -> gRPC health SERVING on each -> the model listed on each."""
+        from rivaverify.kube import replicas
+
+        timeout, s = self.ready_timeout_s, self.settings
+
+        def found() -> tuple[bool, str]:
+            reps = self.replicas()
+            return bool(reps), "; ".join(r.facts() for r in reps) or (
+                f"no pod in namespace {s.kube_namespace} matches {s.kube_selector}")
+        return [readiness.Stage("pods found", found, min(timeout, 60)),
+                readiness.Stage("every replica ready", self._each(lambda address: (True, "ready")), timeout),
+                readiness.Stage("grpc health serving on every replica", self._each(replicas.health()), timeout),
+                readiness.Stage("model listed on every replica", self._each(replicas.model_listed(s.language_code)),
+                                min(timeout, 30))]
