@@ -56,8 +56,8 @@ class ServeProcess(Child):
     def wait_health(self, status: int, timeout: float) -> dict:
         def seen() -> dict | None:
             code, body = self.healthz()
-            return body if code == status else None
-        return wait_until(seen, timeout, f"/healthz of {self.url} answering {status}", interval_s=0.2)
+            return body if code == status and body["last_run"] else None  # "pending" is 503 too
+        return wait_until(seen, timeout, f"/healthz of {self.url} answering {status} after a run", interval_s=0.2)
 
 
 def by_check(samples: list) -> dict[str, float]:
