@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rivaverify import gpu_requirements, nim, preflight, releases
+from rivaverify import docker_disk, gpu_requirements, nim, preflight, releases
+from rivaverify.runtime import docker_engine
 from rivaverify.runtime.docker_engine import DockerError
 
 pytestmark = [pytest.mark.smoke, pytest.mark.production]
@@ -85,6 +86,24 @@ def test_docker_engine(target, plan, record_fact):
         pytest.fail(problem, pytrace=False)
     record_fact("docker", engine)
     assert engine["os"] == "linux", f"Docker engine runs {engine['os']}, expected linux"
+
+
+@pytest.mark.docker
+def test_disk_fits_the_images_pull(target, host, thresholds, plan, record_fact):
+    """A real image not on the engine yet is pulled (tens of GB, and a NIM's cache beside it): the engine's disk holds
+    the profile's min_free_disk_gb, or the next step says what pruning would free."""
+    if not target.uses_docker or target.riva_lite:
+        pytest.skip(f"target {target.name}: no image is pulled (riva-lite's is built here)")
+    if plan.dry_run:
+        pytest.skip("dry run")
+    engine, image = docker_engine.client(), target.image
+    if docker_engine.image_present(engine, image):
+        pytest.skip(f"{image} is on the engine: nothing to pull")
+    where, free = preflight.disk_free_gb(host, engine.info().get("DockerRootDir") or "/var/lib/docker")
+    reclaimable = docker_disk.reclaimable_gb(engine.df())
+    record_fact("docker_disk", {"data_root": where, "free_gb": round(free, 1), "reclaimable_gb": reclaimable})
+    problem = docker_disk.pull_space_problem(image, free, reclaimable, thresholds.min_free_disk_gb, where)
+    assert not problem, problem
 
 
 def _needs_nim(target):

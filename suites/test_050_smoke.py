@@ -32,6 +32,8 @@ def test_recognize(riva, needs_offline, smoke_clip, settings, thresholds, record
     assert not problem, problem
     problem = smoke.response_problem("Recognize", utt.id, result.seconds, thresholds.max_response_s, audio.duration_s)
     assert not problem, problem
+    problem = smoke.language_problem(result.response, cfg.language_code)
+    assert not problem, f"Recognize of {utt.id}: {problem}"
 
 
 def test_streaming_recognize(riva, needs_online, smoke_clip, settings, thresholds, record_figure, chunk_ms):

@@ -84,7 +84,8 @@ def test_preflight_suite_names_a_taken_port_and_its_owner(pytester, monkeypatch)
         monkeypatch.setenv("RIVA__REPORTS_DIR", str(pytester.path / "reports"))
         monkeypatch.chdir(ROOT)
         result = pytester.runpytest_subprocess(str(ROOT / "suites" / "test_010_preflight.py"), "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=4, failed=1, skipped=9)  # Docker, two NIM checks, six GPU checks on a GPU-less host
+    result.assert_outcomes(passed=4, failed=1, skipped=12)  # Docker, its disk, two NIM checks, eight GPU checks:
+    # a GPU-less host
     owner = f"(pid {os.getpid()})"
     result.stdout.fnmatch_lines([f"*ports needed by the deployment are taken: riva grpc {port} by *{owner}*"])
     facts = json.loads((pytester.path / "state" / "010.json").read_text())["facts"]

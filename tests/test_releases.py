@@ -114,3 +114,39 @@ def test_usage_verdicts_on_answers_shaped_as_the_release_notes_say():
                                             "usage": {"type": "duration", "seconds": 1.5}})])
     found = nim_realtime.usage_problems(s, 4.0, True)
     assert "goes back: [2.0, 1.5]" in found[0] and "counts usage.seconds 1.5 for 4.00 s" in found[1]
+
+
+def test_a_result_in_another_language_than_asked_is_named():
+    from riva.client.proto import riva_asr_pb2 as rasr
+
+    from rivaverify.asr.smoke import language_problem
+
+    def answer(*codes):
+        return rasr.RecognizeResponse(results=[rasr.SpeechRecognitionResult(alternatives=[
+            rasr.SpeechRecognitionAlternative(transcript="hola", language_code=list(codes))])])
+
+    assert language_problem(answer("en-US"), "en-US") is None
+    assert language_problem(answer(), "en-US") is None  # an older server sets none
+    assert language_problem(answer("es-US"), "en-US") == "asked for en-US, the answer says ['es-US']"
+    assert language_problem(answer("es-US"), "multi") is None  # the model names what it detected
+
+
+def test_a_pull_that_does_not_fit_says_what_pruning_frees():
+    from rivaverify import docker_disk
+
+    df = {"Images": [{"Size": 30 * docker_disk.GB, "SharedSize": 2 * docker_disk.GB, "Containers": 0},
+                     {"Size": 9 * docker_disk.GB, "SharedSize": 0, "Containers": 1}],  # in use: kept
+          "BuildCache": [{"Size": 3 * docker_disk.GB, "InUse": False, "Shared": False}]}
+    assert docker_disk.reclaimable_gb(df) == 31.0
+    assert docker_disk.pull_space_problem("img", 60, 31.0, 50, "/var/lib/docker") is None
+    prune = docker_disk.pull_space_problem("img", 25, 31.0, 50, "/var/lib/docker")
+    assert "Docker holds 31.0 GiB it can reclaim: `docker image prune -a`" in prune
+    assert "pruning would free only 1.0 GiB" in docker_disk.pull_space_problem("img", 25, 1.0, 50, "/")
+
+
+@pytest.mark.docker
+def test_the_engines_reclaimable_space_is_read(docker_engine):
+    from rivaverify import docker_disk
+
+    assert docker_disk.reclaimable_gb(docker_engine.df()) >= 0.0
+    assert docker_engine.info()["DockerRootDir"]

@@ -38,3 +38,16 @@ def final_problem(seconds: float, bound: float) -> str | None:
     if seconds <= bound:
         return None
     return f"the final came {seconds:.2f} s after the last chunk, bound {bound} s"
+
+
+MULTILINGUAL = ("multi",)  # a requested code under which the model names the language it detected
+
+
+def language_problem(response, requested: str) -> str | None:
+    """A result whose language_code (riva_asr.proto, set by servers since the 2025-05 proto) names another language
+    than the one asked for; unset codes and a multilingual request ("multi") pass."""
+    if requested in MULTILINGUAL:
+        return None
+    other = sorted({code for r in response.results for a in r.alternatives for code in a.language_code
+                    if code and code.lower() != requested.lower()})
+    return f"asked for {requested}, the answer says {other}" if other else None

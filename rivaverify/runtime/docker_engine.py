@@ -91,3 +91,14 @@ def ensure_image(c: Any, image: str, log=print) -> Any:
         raise DockerError(f"image {image} is not on the Docker engine and cannot be pulled ({detail}): "
                           f"{LOGIN_HINT}, or `docker pull {image}` yourself, or set RIVA__IMAGE to an image "
                           "that is present (unset: the riva-lite image, built locally)") from None
+
+
+def image_present(c: Any, image: str) -> bool:
+    """Whether the engine has the image already (nothing to pull)."""
+    import docker
+
+    try:
+        c.images.get(image)
+    except docker.errors.ImageNotFound:
+        return False
+    return True
