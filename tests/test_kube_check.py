@@ -10,6 +10,7 @@ import json
 import pytest
 import yaml
 
+from rivaverify import shim
 from rivaverify.cli import main
 from rivaverify.kube.check import check
 from rivaverify.kube.manifests import load
@@ -19,7 +20,7 @@ DATA = ROOT / "tests" / "data" / "kube"
 CHART = str(DATA / "riva-api-chart.yaml")
 NIMSERVICE = str(DATA / "nimservice-riva-asr.yaml")
 NIM_CHART = str(DATA / "nim-llm-chart-asr.yaml")
-SHIM = "#!/usr/bin/env bash\nexec /opt/tritonserver/bin/tritonserver --model-repository=/data/models \"$@\"\n"
+SHIM = shim.render("/data/models")  # what `rivaverify shim install . --print` writes
 
 
 def run(capsys, *argv: str) -> tuple[int, str]:

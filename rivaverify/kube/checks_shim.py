@@ -13,7 +13,7 @@ from rivaverify.kube.findings import ADVICE, Finding
 from rivaverify.kube.manifests import Workload
 
 BUGGY = ((2, 15), (2, 19))  # riva-speech releases whose start-riva has the bug (docs/signatures.md)
-SHIM_FIX = ("rivaverify shim install --print --model-repository /data/models > tritonserver; kubectl create "
+SHIM_FIX = ("rivaverify shim install . --print --model-repository /data/models > tritonserver; kubectl create "
             "configmap riva-shim --from-file=tritonserver; mount it at /opt/riva-shim with defaultMode: 0755 and "
             "set env PATH=/opt/riva-shim:<the image's PATH>")
 WHY = ("start-riva of riva-speech 2.15-2.19 runs tritonserver without --model-repository: tritonserver "
