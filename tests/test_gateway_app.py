@@ -253,6 +253,7 @@ def test_sigterm_ends_open_streams_with_1001_and_exits(echo, start, key):
     assert opcode == websocket.ABNF.OPCODE_CLOSE and frame.data[:2] == (1001).to_bytes(2, "big")
 
 
+@pytest.mark.slow  # two locust runs (8 s of load, about 15 s in all): the quick tier runs no locust run
 def test_locust_websocket_user_fires_one_event_per_message(echo, start, key, tmp_path):
     import csv
 
