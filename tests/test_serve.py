@@ -148,6 +148,10 @@ def test_listen_and_settings_are_checked_before_serving(tmp_path):
     bad.start()
     assert bad.proc.wait(60) == 2
     assert re.search(r"RIVA__MAX_WER='2'", bad.tail()), bad.tail()
+    listen = Child([sys.executable, "-m", "rivaverify.cli", "serve", "--listen", "9410"], tmp_path / "listen.log")
+    listen.start()
+    assert listen.proc.wait(60) == 2
+    assert "'9410': give HOST:PORT" in listen.tail(), listen.tail()
 
 
 def test_healthz_is_cached_and_json(riva, tmp_path):
