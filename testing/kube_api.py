@@ -70,6 +70,7 @@ class KubeAPI:
         return 200, {"kind": f"{kind}List", "apiVersion": prefix.split("/", 1)[-1], "metadata": {}, "items": items}
 
     def kubeconfig(self, folder: Path, namespace: str = "default") -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
         path = folder / "kubeconfig"
         path.write_text(json.dumps({
             "apiVersion": "v1", "kind": "Config", "current-context": "sim",

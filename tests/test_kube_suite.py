@@ -1,0 +1,64 @@
+"""The suites with RIVA__TARGET=kubernetes on a simulated cluster: the simulated API (testing/kube_api.py) lists
+pods whose IPs are loopback addresses where riva-lite replicas listen (127.0.0.2, 127.0.0.3) and, in the first run,
+a third replica broken on purpose (127.0.0.4 answers gRPC health NOT_SERVING): phase 040 fails naming it; without
+it, 040 and 050 pass. Simulation only: no Kubernetes API server runs here."""
+
+from __future__ import annotations
+
+import pytest
+
+from testing.kube_api import KubeAPI, Replica, pod
+from testing.local_riva import LocalRiva
+from tests.test_suites_on_riva_lite import Run, free_ports
+
+pytestmark = pytest.mark.slow
+LABELS = {"app": "riva-api", "release": "riva-api"}
+
+
+@pytest.fixture(scope="module")
+def replicas(rivalite_models, tmp_path_factory):
+    """Two riva-lite replicas, each on its own loopback address, as two pods of the chart's Deployment."""
+    started = []
+    try:
+        for ip, port in zip(("127.0.0.2", "127.0.0.3"), free_ports(2), strict=True):
+            r = LocalRiva(rivalite_models, tmp_path_factory.mktemp("replica"),
+                          args=(f"--riva-uri={ip}:{port}", "--triton-ready-timeout=90"))
+            started.append(r.start())
+            r.address = (ip, port)
+        for r in started:
+            r.wait_ready(120)
+        yield [r.address for r in started]
+    finally:
+        for r in started:
+            r.stop()
+
+
+@pytest.fixture(scope="module")
+def work_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("work")
+
+
+def run(tmp_path, work_dir, api: KubeAPI, service: tuple[str, int]) -> Run:
+    return Run(tmp_path, work_dir, {
+        "RIVA__TARGET": "kubernetes", "RIVA__KUBE_NAMESPACE": "riva", "RIVA__KUBE_SELECTOR": "app=riva-api",
+        "RIVA__KUBECONFIG": str(api.kubeconfig(tmp_path)), "RIVA__HOST": f"{service[0]}:{service[1]}",
+        "RIVA__READY_TIMEOUT_S": "20"})
+
+
+def test_a_broken_replica_fails_phase_040_by_name_and_healthy_replicas_pass(tmp_path, work_dir, replicas):
+    (a_ip, a_port), (b_ip, b_port) = replicas
+    healthy = [pod("riva-api-a", a_ip, a_port, LABELS), pod("riva-api-b", b_ip, b_port, LABELS)]
+    with Replica("127.0.0.4", "", serving=False) as broken:
+        with KubeAPI([*healthy, pod("riva-api-c", broken.ip, broken.port, LABELS)]) as api:
+            bad = run(tmp_path / "broken", work_dir, api, replicas[0])
+            result = bad.pytest("-m", "smoke")
+    out = result.stdout + result.stderr
+    assert result.returncode != 0, out[-4000:]
+    assert "riva-api-c (127.0.0.4:" in out and "NOT_SERVING" in out, out[-4000:]
+    assert "riva-api-a (" not in out and "riva-api-b (" not in out
+    with KubeAPI(healthy) as api:
+        good = run(tmp_path / "good", work_dir, api, replicas[1])
+        result = good.pytest("-m", "smoke")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    stages = good.state_of("040")
+    assert stages["status"] == "passed" and good.state_of("050")["status"] == "passed"
