@@ -57,7 +57,7 @@ def page(s: Scheduler, target: str, flavor: str) -> str:
     history = "".join(
         f"<li>{when(r.started)}: {'passed' if r.passed else 'failed'} in {r.seconds:.1f} s"
         + "".join(f", {c.name} {c.status}" for c in r.checks if c.status != "passed") + "</li>"
-        for r in reversed(s.history))
+        for r in reversed(list(s.history)))  # a copy: the scheduler appends meanwhile
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>rivaverify serve: {v}</title>
 <meta http-equiv="refresh" content="{max(5, int(s.interval_s))}">
 <style>body{{font-family:sans-serif}} td{{padding:2px 8px;vertical-align:top}} .failed td{{color:#b00}}
