@@ -5,8 +5,12 @@ No real API server can be installed here: what it proves is the client side, aga
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import struct
 import threading
+from collections.abc import Callable
 from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -30,16 +34,32 @@ def _matches(labels: dict[str, str], selector: str) -> bool:
     return True
 
 
-class KubeAPI:
-    """`with KubeAPI(objects) as api: api.kubeconfig(tmp_path)`; objects as `kubectl get -o json` writes them."""
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+Exec = Callable[[list[str]], str]  # a pod's answer to `kubectl exec -- COMMAND...`: its stdout
 
-    def __init__(self, objects: list[dict]) -> None:
-        self.objects, self.requests = objects, []
+
+def _frame(payload: bytes, opcode: int = 2) -> bytes:
+    """One unmasked WebSocket frame, as a server sends it."""
+    n = len(payload)
+    head = bytes([0x80 | opcode]) + (bytes([n]) if n < 126 else bytes([126]) + struct.pack(">H", n) if n < 65536
+                                     else bytes([127]) + struct.pack(">Q", n))
+    return head + payload
+
+
+class KubeAPI:
+    """`with KubeAPI(objects) as api: api.kubeconfig(tmp_path)`; objects as `kubectl get -o json` writes them.
+    `execs[pod name]` answers exec in that pod (the v4.channel.k8s.io WebSocket protocol); any other pod's exec is
+    refused 403, as for a service account without create on pods/exec."""
+
+    def __init__(self, objects: list[dict], execs: dict[str, Exec] | None = None) -> None:
+        self.objects, self.requests, self.execs = objects, [], dict(execs or {})
         api = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 api.requests.append(self.path)
+                if "/exec?" in self.path and self.headers.get("Upgrade", "").lower() == "websocket":
+                    return api.exec(self)
                 status, body = api.answer(self.path)
                 data = json.dumps(body).encode()
                 self.send_response(status)
@@ -68,6 +88,31 @@ class KubeAPI:
         items = [o for o in self.objects if o.get("kind") == kind and o["metadata"].get("namespace") == ns
                  and _matches(o["metadata"].get("labels") or {}, selector)]
         return 200, {"kind": f"{kind}List", "apiVersion": prefix.split("/", 1)[-1], "metadata": {}, "items": items}
+
+    def exec(self, h: BaseHTTPRequestHandler) -> None:
+        url = urlparse(h.path)
+        name = url.path.rstrip("/").split("/")[-2]
+        handler = self.execs.get(name)
+        if handler is None:
+            body = json.dumps({"kind": "Status", "code": 403, "reason": "Forbidden"}).encode()
+            h.send_response(403)
+            h.send_header("Content-Length", str(len(body)))
+            h.end_headers()
+            h.wfile.write(body)
+            return
+        key = h.headers["Sec-WebSocket-Key"]
+        h.send_response(101)
+        h.send_header("Upgrade", "websocket")
+        h.send_header("Connection", "Upgrade")
+        accept = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
+        h.send_header("Sec-WebSocket-Accept", accept)
+        h.send_header("Sec-WebSocket-Protocol", "v4.channel.k8s.io")
+        h.end_headers()
+        out = handler(parse_qs(url.query)["command"])
+        h.wfile.write(_frame(b"\x01" + out.encode()) + _frame(b'\x03{"metadata":{},"status":"Success"}')
+                      + _frame(struct.pack(">H", 1000), opcode=8))
+        h.wfile.flush()
+        h.close_connection = True
 
     def kubeconfig(self, folder: Path, namespace: str = "default") -> Path:
         folder.mkdir(parents=True, exist_ok=True)
