@@ -44,12 +44,18 @@ class Run:
         return all(c.status != FAILED for c in self.checks) and any(c.status == PASSED for c in self.checks)
 
 
-def next_steps(check: str, message: str, flavor: str) -> list[str]:
-    """The catalogue's signatures in the message (causes first), then the phase's own steps that fit."""
+UNREACHED = ("UNAVAILABLE", "ConnectionError", "Connection refused")
+
+
+def next_steps(check: str, message: str, flavor: str, address: str = "") -> list[str]:
+    """Nothing answering first, then the catalogue's signatures in the message (causes first), then the phase's own
+    steps that fit."""
+    first = [f"nothing answers at {address}: is the deployment running, and is RIVA__HOST (RIVA__NIM_HTTP for HTTP) "
+             "its address? It passes again with its first good run"] if any(u in message for u in UNREACHED) else []
     found = diagnose(message)  # causes first
     phase = phases.BY_NAME[PHASE_OF.get(check, "smoke")]
     own = phases.fitting_steps(phase, [{"nodeid": check, "message": message}], flavor)
-    return list(dict.fromkeys([d.next_step for d in found] + own))
+    return list(dict.fromkeys(first + [d.next_step for d in found] + own))
 
 
 class Verifier:
@@ -99,7 +105,8 @@ class Verifier:
         check.seconds = time.monotonic() - t0
         check.detail = redact_text(check.detail, self.secrets)
         if check.status == FAILED:
-            check.next_steps = next_steps(name, check.detail, self.target.flavor.value)
+            address = self.settings.nim_http_address if name.startswith("http") else self.settings.grpc_address
+            check.next_steps = next_steps(name, check.detail, self.target.flavor.value, address)
         return check
 
     # -- the checks -------------------------------------------------------------------------------------------
