@@ -57,3 +57,18 @@ def test_no_pod_found_says_where_it_looked(tmp_path):
     with KubeAPI([]) as api:
         ok, detail = results(target(tmp_path, api, kube_selector="app=nothing"))["pods found"]
     assert not ok and detail == "no pod in namespace riva matches app=nothing"
+
+
+def test_inside_each_replica_the_shim_checks_run_or_skip_with_the_reason(tmp_path):
+    from rivaverify import shim
+    from tests.test_kube_exec import sh
+
+    shim_dir = shim.install(tmp_path / "overlay", "/data/models").parent
+    with Replica("127.0.0.2", "x") as a, Replica("127.0.0.3", "x") as b:
+        objects = [pod("riva-api-a", a.ip, a.port, LABELS), pod("riva-api-b", b.ip, b.port, LABELS)]
+        with KubeAPI(objects, {"riva-api-a": sh(f"{shim_dir}:/usr/bin:/bin")}) as api:
+            got = {(r, c): (ok, d) for r, c, ok, d in target(tmp_path, api).inside()}
+    assert got[("riva-api-a", "shim first on PATH")][0] is True
+    assert got[("riva-api-b", "shim first on PATH")][0] is None
+    assert "not allowed (pods/exec" in got[("riva-api-b", "argv")][1]
+    assert target(tmp_path, None, flavor="nim").inside() == []

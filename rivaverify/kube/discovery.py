@@ -42,6 +42,7 @@ class Replica:
     last_termination: str | None = None  # "OOMKilled (exit 137)", ...
     gpus: str = "none"
     probes: dict[str, str] = field(default_factory=dict)
+    container: str = ""  # the Riva server's container (exec goes there)
 
     @property
     def address(self) -> str:
@@ -78,7 +79,8 @@ def replica(pod: dict[str, Any]) -> Replica:
         status.get("phase", "?"), ready, grpc_port(c), int(cstat.get("restartCount", 0)),
         f"{term.get('reason', '?')} (exit {term.get('exitCode')})" if term else None,
         str(((c.get("resources") or {}).get("limits") or {}).get(riva.GPU, "none")),
-        {p: riva.probe_text(c.get(p)) for p in ("readinessProbe", "livenessProbe", "startupProbe") if c.get(p)})
+        {p: riva.probe_text(c.get(p)) for p in ("readinessProbe", "livenessProbe", "startupProbe") if c.get(p)},
+        c.get("name", ""))
 
 
 def replicas(api: k8s.ApiClient, namespace: str, selector: str) -> list[Replica]:

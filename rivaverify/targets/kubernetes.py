@@ -30,6 +30,21 @@ class KubernetesTarget(EndpointTarget):
         api = discovery.api_client(str(s.kubeconfig) if s.kubeconfig else None, s.kube_context)
         return discovery.replicas(api, s.kube_namespace, s.kube_selector or "")
 
+    def inside(self) -> list[tuple[str, str, bool | None, str]]:
+        """(replica, check, passed, detail) of the shim and argv checks in every ready classic replica, through
+        exec; passed None: exec is not possible there, the detail says why (the check skips)."""
+        from rivaverify.kube import discovery, podexec
+
+        if self.nim:
+            return []  # a NIM has no start-riva launcher: nothing to shim
+        s = self.settings
+        api = discovery.api_client(str(s.kubeconfig) if s.kubeconfig else None, s.kube_context)
+        out = []
+        for r in (r for r in discovery.replicas(api, s.kube_namespace, s.kube_selector or "") if r.ready):
+            for name, check in (("shim first on PATH", podexec.shim_first), ("argv", podexec.tritonserver_argv)):
+                out.append((r.name, name, *check(api, r, r.container)))
+        return out
+
     def _each(self, check, ready_only: bool = False) -> readiness.Check:
         """A readiness check that passes when the check passes on every replica (pods listed again each try, so a
         rolling update's new pods are seen)."""
