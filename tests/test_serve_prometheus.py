@@ -3,7 +3,6 @@ success gauge is 1; riva-lite stopped -> 0 (and /healthz 503) within two interva
 
 from __future__ import annotations
 
-import shutil
 import time
 
 import pytest
@@ -14,7 +13,7 @@ from rivaverify.process import Child
 from rivaverify.readiness import wait_until
 from testing.local_riva import LocalRiva
 from tests.test_serve import ServeProcess
-from tests.test_serve_rules import RULES
+from tests.test_serve_rules import RULES, prometheus_tool
 
 pytestmark = pytest.mark.slow
 INTERVAL = 5  # seconds between serve's runs
@@ -47,10 +46,8 @@ def start_riva(models, workdir, ports) -> LocalRiva:
     return LocalRiva(models, workdir, args=("--triton-ready-timeout=90",), ports=ports).start().wait_ready(120)
 
 
-def test_prometheus_sees_riva_lite_go_down_and_come_back(rivalite_models, tmp_path):
-    binary = shutil.which("prometheus")
-    if not binary:
-        pytest.skip("prometheus not found: apt-get install prometheus (Debian's package; .ci/run installs it)")
+def test_prometheus_sees_riva_lite_go_down_and_come_back(rivalite_models, tmp_path, request):
+    binary = prometheus_tool("prometheus", request.config)
     ports = {name: free_port() for name in ("riva", "http", "grpc", "metrics")}
     t0, timeline = time.monotonic(), []
 
