@@ -118,11 +118,42 @@ def asr_service(riva):
     auth.channel.close()
 
 
-@pytest.fixture(scope="module")
-def riva(rivalite_models, tmp_path_factory):
-    """riva-lite deployed like Riva, one per test module (about 10-20 s to start here)."""
+class SharedRiva:
+    """One riva-lite per worker for the modules that only read it: started on first use, started again when a
+    test stopped it or killed one of its children (start-riva exits then), stopped at the end of the session
+    with nothing left behind. Under xdist's test-by-test balancing, a module-scoped deployment was started
+    again each time a worker came back to the module."""
+
+    def __init__(self, models, factory) -> None:
+        self.models, self.factory = models, factory
+        self.running = None  # the started_riva generator of the live deployment and the deployment
+
+    def get(self):
+        if self.running is not None and not self.running[1].alive():
+            self.close()  # a test stopped or broke it: its leftovers checked, then a fresh one
+        if self.running is None:
+            gen = started_riva(self.models, self.factory.mktemp("riva"))
+            self.running = (gen, next(gen))
+        return self.running[1]
+
+    def close(self) -> None:
+        gen, self.running = self.running[0], None
+        next(gen, None)  # stop it and check that no process outlived it
+
+
+@pytest.fixture(scope="session")
+def shared_riva(rivalite_models, tmp_path_factory):
     pytest.importorskip("pytriton", reason="riva-lite needs the lite extra: pip install -e '.[lite]'")
-    yield from started_riva(rivalite_models, tmp_path_factory.mktemp("riva"))
+    shared = SharedRiva(rivalite_models, tmp_path_factory)
+    yield shared
+    if shared.running is not None:
+        shared.close()
+
+
+@pytest.fixture(scope="module")
+def riva(shared_riva):
+    """riva-lite deployed like Riva, shared by the modules of this worker (SharedRiva); about 1-2 s to start."""
+    return shared_riva.get()
 
 
 @pytest.fixture(scope="module")
