@@ -235,3 +235,15 @@ def test_unreadable_input_exits_2(capsys, tmp_path, text):
     f.write_text(text)
     assert main(["kube", "check", str(f)]) == 2
     assert "unreadable input" in capsys.readouterr().err
+
+
+def test_the_charts_separate_triton_variant_needs_no_gpu_or_shim_in_the_api_pod():
+    o = objs(CHART)
+    c = api(o)
+    c["image"] = "nvcr.io/nvidia/riva/riva-speech:2.19.0"
+    c["command"] = ["/etc/start-riva-with-multiple-triton.sh"]
+    c["args"].append("--triton_uri=tritongroup0:8001")
+    del c["resources"]
+    assert checks(o) == {}
+    c["startupProbe"]["failureThreshold"] = 2  # its budget still counts
+    assert list(checks(o)) == ["startup-budget"]

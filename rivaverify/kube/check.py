@@ -39,11 +39,11 @@ def check(objects: list[dict[str, Any]], k8s_version: str | None = None) -> Resu
             if kind is None:
                 continue
             res.servers.append(f"{w.obj} {c.get('name')} ({kind})")
-            res.findings += checks_pod.gpu(w, c) + checks_pod.budget(w, c, kind)
+            res.findings += checks_pod.budget(w, c, kind)
             if kind == "nim":
-                res.findings += checks_pod.shm(w, c) + checks_pod.ngc_key(w, c)
-            else:
-                res.findings += checks_shim.shim(w, c, kind, idx)
+                res.findings += checks_pod.gpu(w, c) + checks_pod.shm(w, c) + checks_pod.ngc_key(w, c)
+            elif kind != "remote":  # 'remote': no GPU and no tritonserver here, both are in the Triton pods
+                res.findings += checks_pod.gpu(w, c) + checks_shim.shim(w, c, kind, idx)
             probes = "; ".join(f"{p}: {riva.probe_text(c.get(p))}" for p in
                                ("readinessProbe", "livenessProbe", "startupProbe"))
             health_only.append((w.obj, w.cpath(c), probes))

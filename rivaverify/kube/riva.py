@@ -22,10 +22,13 @@ def argv(c: dict[str, Any]) -> str:
 
 
 def flavor(c: dict[str, Any]) -> str | None:
-    """'nim', 'classic' (start-riva), 'triton' (tritonserver started directly) or None (not Riva's server)."""
+    """'nim', 'classic' (start-riva), 'triton' (tritonserver started directly), 'remote' (Riva's API with Triton in
+    other pods: the chart's useSeparateTriton, `--triton_uri`) or None (not Riva's server)."""
     image, line = str(c.get("image", "")), argv(c)
     if "/nim/" in image:
         return "nim"
+    if "--triton_uri" in line:
+        return "remote"
     if "tritonserver" in line and "start-riva" not in line:
         return "triton"
     if "start-riva" in line or ("riva-speech" in image and "servicemaker" not in image and not line):
