@@ -247,3 +247,15 @@ def test_the_charts_separate_triton_variant_needs_no_gpu_or_shim_in_the_api_pod(
     assert checks(o) == {}
     c["startupProbe"]["failureThreshold"] = 2  # its budget still counts
     assert list(checks(o)) == ["startup-budget"]
+
+
+def test_schemas_validate_offline(monkeypatch):
+    """kubernetes-validate ships its schemas: with every connection refused, validation still finds an error."""
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise OSError("no network in this test")
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    o = objs(CHART)
+    api(o)["ports"][0]["containerPort"] = "speech"
+    assert [f.field for f in checks(o)["schema"]] == ["spec.template.spec.containers.0.ports.0.containerPort"]
