@@ -21,14 +21,9 @@ def tls_riva(rivalite_models, tls_files, tmp_path_factory):
     from testing.local_riva import LocalRiva
 
     cert, key = tls_files
-    deployment = LocalRiva(rivalite_models, tmp_path_factory.mktemp("tls-riva"), env={"RIVA_API_KEY": KEY},
-                           args=("--triton-ready-timeout=90", f"--ssl_server_cert={cert}", f"--ssl_server_key={key}"))
-    deployment.start().wait_ready(120)
-    try:
-        yield deployment
-    finally:
-        deployment.stop()
-    assert deployment.kill_leftovers() == [], "processes outlived start-riva"
+    args = ("--triton-ready-timeout=90", f"--ssl_server_cert={cert}", f"--ssl_server_key={key}")
+    with LocalRiva(rivalite_models, tmp_path_factory.mktemp("tls-riva"), env={"RIVA_API_KEY": KEY}, args=args) as riva:
+        yield riva.wait_ready(120)  # stopped after, leftovers killed
 
 
 def everything(serve: ServeProcess) -> str:
