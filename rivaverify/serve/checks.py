@@ -143,10 +143,12 @@ class Verifier:
     def recognize(self, ctx: dict) -> Check:
         if "offline" not in ctx.get("served", {"offline"}):
             return Check("recognize", SKIPPED, detail="no offline model listed: Recognize is not served")
-        b = self.bounds.max_response_s
-        r = client.recognize(ctx["auth"], self.audio, self._cfg(), timeout=b * 3)
+        b, cfg = self.bounds.max_response_s, self._cfg()
+        r = client.recognize(ctx["auth"], self.audio, cfg, timeout=b * 3)
+        language = smoke.language_problem(r.response, cfg.language_code)
         return self._judge("recognize", "Recognize", r.transcript, r.seconds,
-                           [smoke.response_problem("Recognize", self.utt.id, r.seconds, b, self.audio.duration_s)])
+                           [smoke.response_problem("Recognize", self.utt.id, r.seconds, b, self.audio.duration_s),
+                            language and f"Recognize of {self.utt.id}: {language}"])
 
     def streaming(self, ctx: dict) -> Check:
         if "online" not in ctx.get("served", {"online"}):
