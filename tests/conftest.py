@@ -50,12 +50,13 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     return Scheduling(config, log)
 
 
-HEAVY = ("stress", "faults")  # minutes each: run only when -m names them; .ci/run runs them after the tests line
+HEAVY = ("stress", "faults", "heavy")  # minutes each: run only when -m names them; .ci/run runs them after the tests
+# line (heavy: the heaviest end-to-end cases, one test each: NIM cold and warm, a Docker engine over ssh, ...)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The stress tests (200 server starts) and the fault matrix run only when -m names them:
-    `pytest tests/ -m "stress or faults"`."""
+    """The stress tests (200 server starts), the fault matrix and the heaviest end-to-end cases run only when -m
+    names them: `pytest tests/ -m "stress or faults or heavy"`."""
     named = config.getoption("markexpr") or ""
     heavy = [item for item in items if any(item.get_closest_marker(m) and m not in named for m in HEAVY)]
     if heavy:

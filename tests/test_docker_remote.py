@@ -14,7 +14,7 @@ from rivaverify.runtime import docker as docker_rt
 from tests.test_docker_suites import DockerRun, work_dir  # noqa: F401 - a shared fixture
 from tests.test_suites_on_riva_lite import free_ports
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.heavy]  # an sshd, then smoke over it: CI's heavy lane
 
 SSHD = "/usr/sbin/sshd"
 

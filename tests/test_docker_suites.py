@@ -79,6 +79,7 @@ def test_direct_launch_runs_riva_server_without_start_riva(tmp_path, work_dir, d
     assert run.containers(docker_engine) == [] and run.leftovers() == []
 
 
+@pytest.mark.heavy  # the image rebuilt by the run (about 40 s): CI's heavy lane, .ci/run
 def test_smoke_builds_the_image_when_it_is_missing(tmp_path, work_dir, docker_engine, riva_lite_image):
     """A new user: no RIVA__IMAGE and no riva-lite:<key> yet. The suite builds it (here on the cached rootfs)."""
     old = docker_engine.images.get(riva_lite_image).id

@@ -32,6 +32,7 @@ def work_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("work")
 
 
+@pytest.mark.heavy  # three suite runs (about a minute): CI's heavy lane, .ci/run
 def test_a_cold_start_fills_the_cache_and_a_warm_start_reuses_it(tmp_path, work_dir):
     env = nim_env(tmp_path, RIVA__NGC_API_KEY=KEY)
     cold = Run(tmp_path / "cold", work_dir, env)

@@ -72,6 +72,7 @@ def wait_ready(url: str, container, deadline_s: float = 120) -> None:
 
 @pytest.mark.docker
 @pytest.mark.slow
+@pytest.mark.heavy  # the NIM image started cold then warm (about 40 s): CI's heavy lane, .ci/run
 def test_the_nim_image_runs_as_a_nim_cold_then_warm(docker_engine, riva_lite_image, tmp_path):
     from docker.types import Ulimit
 
