@@ -32,13 +32,31 @@ KINDS = (("tritonserver", "tritonserver"), ("start-riva", "start-riva"), ("rival
          ("rivalite.cli nim", "rivalite nim"))
 
 
+def parent(pid: int) -> int:
+    try:
+        return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 class Starts(threading.Thread):
-    """Distinct pids of KINDS seen in /proc every 0.1 s (riva-lite lives a second or more: none is missed)."""
+    """Distinct pids of KINDS descended from the run's pytest, seen in /proc every 0.1 s (riva-lite lives a
+    second or more: none is missed; what other users of the machine start is not counted)."""
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
         self.seen: dict[int, str] = {}
+        self.root = 0  # the run's pytest
         self.done = threading.Event()
+
+    def descends(self, pid: int) -> bool:
+        for _ in range(64):
+            if pid <= 1:
+                return False
+            if pid == self.root:
+                return True
+            pid = parent(pid)
+        return False
 
     def run(self) -> None:
         while not self.done.wait(0.1):
@@ -50,7 +68,7 @@ class Starts(threading.Thread):
                 except OSError:
                     continue
                 kind = next((k for needle, k in KINDS if needle in text), None)
-                if kind:
+                if kind and self.descends(int(entry.name)):
                     self.seen[int(entry.name)] = kind
 
     def counts(self) -> collections.Counter:
@@ -65,7 +83,7 @@ def docker_events(since: float, until: float) -> collections.Counter:
     out = subprocess.run(["docker", "events", "--since", f"{since:.0f}", "--until", f"{until + 1:.0f}",
                           "--filter", "type=container", "--filter", "type=image", "--format", "{{.Type}} {{.Action}}"],
                          capture_output=True, text=True, timeout=60).stdout
-    wanted = {"container start": "containers started", "image tag": "images tagged (built)"}
+    wanted = {"container start": "containers started (engine-wide)", "image tag": "images tagged (engine-wide)"}
     return collections.Counter(wanted[line] for line in out.splitlines() if line in wanted)
 
 
@@ -73,12 +91,14 @@ def one_run(tier: str, extra: list[str], xml: Path) -> dict:
     cmd = [sys.executable, "-m", "pytest", "tests/", *TIERS[tier], "-q", "-p", "no:cacheprovider",
            f"--junitxml={xml}", *extra]
     starts = Starts()
-    starts.start()
     since, start = time.time(), time.perf_counter()
-    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    starts.root = proc.pid
+    starts.start()
+    stdout = proc.communicate()[0]
     wall = time.perf_counter() - start
     counts = starts.counts() + docker_events(since, time.time())
-    summary = next((line for line in reversed(r.stdout.splitlines()) if " in " in line and "=" not in line[:1]), "")
+    summary = next((line for line in reversed(stdout.splitlines()) if " in " in line and "=" not in line[:1]), "")
     tests, files = {}, collections.Counter()
     for case in ET.parse(xml).iter("testcase"):
         module = case.get("classname", "").split(".")
@@ -86,7 +106,7 @@ def one_run(tier: str, extra: list[str], xml: Path) -> dict:
         seconds = float(case.get("time", 0))
         tests[f"{path}::{case.get('name')}"] = seconds
         files[path] += seconds
-    return {"wall": wall, "rc": r.returncode, "summary": summary.strip("= "), "tests": tests, "files": files,
+    return {"wall": wall, "rc": proc.returncode, "summary": summary.strip("= "), "tests": tests, "files": files,
             "starts": counts}
 
 
