@@ -248,6 +248,9 @@ class Launcher:
             return False
         for proc in self.procs:
             if proc.poll() is not None:
+                if proc is self.procs[0]:
+                    for thread in self.relays:  # its last lines before ours, as when it writes to the container's
+                        thread.join(2)  # output itself (a backend stub still holding the pipe: 2 s at most)
                 say(EXITED)
                 name = "tritonserver" if proc is self.procs[0] else "the Riva API server (rivalite.server)"
                 say(f"riva-lite: {name} (pid {proc.pid}) exited with status {proc.returncode}")
