@@ -106,6 +106,8 @@ def wait_ready(dep: Deployment, stages: list[readiness.Stage]) -> readiness.Read
     return dep.readiness
 
 
-def riva_auth(settings: Settings) -> Any:
+def riva_auth(settings: Settings, address: str | None = None) -> Any:
+    """riva.client.Auth to RIVA__HOST (or another `address`, such as one replica's), with its TLS and API key."""
     api_key = settings.api_key.get_secret_value() if settings.api_key else None
-    return client.auth(settings.grpc_address, str(settings.ssl_cert) if settings.ssl_cert else None, api_key)
+    return client.auth(address or settings.grpc_address, str(settings.ssl_cert) if settings.ssl_cert else None,
+                       api_key)

@@ -75,7 +75,7 @@ def test_the_repository_the_nim_serves_is_valid(deployment, target, request, rec
     """A NIM deploys its profile's repository into its cache as it starts: phase 030's checks, on the repository its
     tritonserver serves (--model-repository, read from its argv)."""
     if not target.nim or deployment.runtime is None:
-        pytest.skip("flavor classic: phase 030 checked the repository" if not target.nim else
+        pytest.skip("flavor classic: phase 030 checks the repository (where it is visible)" if not target.nim else
                     f"target {target.name}: the NIM's cache is not visible from here")
     cache = request.getfixturevalue("nim_cache")  # a NIM's only
     served = nim.served_repository([p.argv for p in deployment.runtime.find("tritonserver")], cache)

@@ -62,3 +62,19 @@ def test_a_broken_replica_fails_phase_040_by_name_and_healthy_replicas_pass(tmp_
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     stages = good.state_of("040")
     assert stages["status"] == "passed" and good.state_of("050")["status"] == "passed"
+
+
+def test_every_replica_is_transcribed_at_its_own_address_and_a_wrong_one_fails_by_name(tmp_path, work_dir, replicas):
+    """Readiness passes on all three (health SERVING, a model listed), but one pod transcribes wrongly: the checks
+    that talk to Riva run once per replica (the test id names it), and only that replica's fail."""
+    (a_ip, a_port), (b_ip, b_port) = replicas
+    healthy = [pod("riva-api-a", a_ip, a_port, LABELS), pod("riva-api-b", b_ip, b_port, LABELS)]
+    with Replica("127.0.0.4", "this pod answers other words entirely") as wrong:
+        with KubeAPI([*healthy, pod("riva-api-c", wrong.ip, wrong.port, LABELS)]) as api:
+            result = run(tmp_path, work_dir, api, replicas[0]).pytest("-m", "smoke", "-rA")
+    out = result.stdout
+    assert result.returncode == 1, out[-4000:]
+    assert "FAILED suites/test_050_smoke.py::test_recognize[riva-api-c]" in out, out[-4000:]  # WER over the bound
+    for name in ("riva-api-a", "riva-api-b"):
+        assert f"PASSED suites/test_050_smoke.py::test_recognize[{name}]" in out, out[-4000:]
+        assert f"PASSED suites/test_040_deploy.py::test_first_inference_answers[{name}]" in out, out[-4000:]

@@ -72,3 +72,10 @@ def test_inside_each_replica_the_shim_checks_run_or_skip_with_the_reason(tmp_pat
     assert got[("riva-api-b", "shim first on PATH")][0] is None
     assert "not allowed (pods/exec" in got[("riva-api-b", "argv")][1]
     assert target(tmp_path, None, flavor="nim").inside() == []
+
+
+def test_triton_metrics_are_read_from_a_ready_pod_not_the_service(tmp_path):
+    with KubeAPI([pod("riva-api-a", "127.0.0.5", 50051, LABELS, ready=False),
+                  pod("riva-api-b", "127.0.0.6", 50051, LABELS)]) as api:
+        assert target(tmp_path, api).metrics_url() == "http://127.0.0.6:8002/metrics"
+    assert target(tmp_path).metrics_url() == "http://localhost:8002/metrics"  # no API: RIVA__HOST's host

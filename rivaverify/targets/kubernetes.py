@@ -72,3 +72,13 @@ class KubernetesTarget(EndpointTarget):
                 readiness.Stage("grpc health serving on every replica", self._each(replicas.health()), timeout),
                 readiness.Stage("model listed on every replica", self._each(replicas.model_listed(s.language_code)),
                                 min(timeout, 30))]
+
+    @property
+    def triton_host(self) -> str:
+        """A ready replica's pod IP: Triton's metrics are per pod, not behind the Service (RIVA__HOST's host when the
+        API cannot be read)."""
+        try:
+            ready = [r for r in self.replicas() if r.ready and r.ip]
+        except Exception:  # noqa: BLE001 - readiness reports the API's failure
+            ready = []
+        return ready[0].ip if ready else self.settings.grpc_host
