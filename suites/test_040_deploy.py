@@ -16,12 +16,28 @@ from rivaverify.report import figures
 pytestmark = [pytest.mark.smoke, pytest.mark.production]
 
 
+def _inside(target, check: str, record_fact) -> bool:
+    """Where the target checks inside each replica (kubernetes, through exec): its verdicts, one per replica; True
+    when they decided the test."""
+    found = [(replica, ok, detail) for replica, name, ok, detail in target.inside() if name == check]
+    if not found:
+        return False
+    record_fact(f"inside: {check}", {r: {"passed": ok, "detail": d} for r, ok, d in found})
+    failed = [f"{r}: {d}" for r, ok, d in found if ok is False]
+    assert not failed, f"{check} fails in {len(failed)} of {len(found)} replicas:\n  " + "\n  ".join(failed)
+    if all(ok is None for _, ok, _ in found):
+        pytest.skip("; ".join(f"{r}: {d}" for r, _, d in found))
+    return True
+
+
 def _needs_runtime(deployment):
     if deployment.runtime is None:
         pytest.skip(f"target {deployment.target}: the launcher was not started by this run, its PATH is not visible")
 
 
 def test_shim_is_first_on_path(deployment, target_host, settings, target, record_fact):
+    if _inside(target, "shim first on PATH", record_fact):
+        return
     _needs_runtime(deployment)
     if target.nim:
         pytest.skip("flavor nim: a NIM has no start-riva; it starts tritonserver with its cache's repository (the "
@@ -52,7 +68,10 @@ def _tritonserver_pids(deployment, target_host, settings) -> list[int]:
     return shim.tritonservers_serving(target_host, settings.triton_http_port)
 
 
-def test_tritonserver_argv_carries_the_model_repository_once(deployment, target_host, settings, record_fact):
+def test_tritonserver_argv_carries_the_model_repository_once(deployment, target_host, settings, target,
+                                                             record_fact):
+    if _inside(target, "argv", record_fact):
+        return
     pids = _tritonserver_pids(deployment, target_host, settings)
     if deployment.runtime is None and not pids:
         pytest.skip(f"no tritonserver process visible through {settings.host_url}: set RIVA__HOST_URL to "

@@ -78,3 +78,24 @@ def test_every_replica_is_transcribed_at_its_own_address_and_a_wrong_one_fails_b
     for name in ("riva-api-a", "riva-api-b"):
         assert f"PASSED suites/test_050_smoke.py::test_recognize[{name}]" in out, out[-4000:]
         assert f"PASSED suites/test_040_deploy.py::test_first_inference_answers[{name}]" in out, out[-4000:]
+
+
+def test_the_shim_is_checked_inside_each_replica_through_exec(tmp_path, work_dir, replicas):
+    """040's shim test asks the target's own view inside each pod (exec): one pod whose PATH finds the real
+    tritonserver first fails it by name; the other passes."""
+    from rivaverify import shim
+    from tests.test_kube_exec import sh
+
+    shim_dir = shim.install(tmp_path / "overlay", "/data/models").parent
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "tritonserver").write_text("#!/bin/sh\necho real\n")
+    (real / "tritonserver").chmod(0o755)
+    (a_ip, a_port), (b_ip, b_port) = replicas
+    pods = [pod("riva-api-a", a_ip, a_port, LABELS), pod("riva-api-b", b_ip, b_port, LABELS)]
+    execs = {"riva-api-a": sh(f"{shim_dir}:{real}:/usr/bin:/bin"), "riva-api-b": sh(f"{real}:{shim_dir}:/usr/bin:/bin")}
+    with KubeAPI(pods, execs) as api:
+        result = run(tmp_path, work_dir, api, replicas[0]).pytest("-m", "deploy", "-rA")
+    out = result.stdout
+    assert "FAILED suites/test_040_deploy.py::test_shim_is_first_on_path" in out, out[-4000:]
+    assert "shim first on PATH fails in 1 of 2 replicas" in out and "riva-api-b: first tritonserver on PATH is" in out

@@ -153,6 +153,11 @@ class Target:
         """A combination that cannot work, naming the setting to give; None when it can."""
         return None
 
+    def inside(self) -> list[tuple[str, str, bool | None, str]]:
+        """(replica, check, passed, detail) of checks this target runs inside each replica itself (kubernetes,
+        through exec); passed None: not possible there. Empty for the others: 040 reads their host directly."""
+        return []
+
     def inputs(self) -> tuple[str, ...]:
         """The fixtures a launch needs (model_repo, shim_bin, riva_image, nim_cache, ...)."""
         return ()
