@@ -99,15 +99,17 @@ def one_run(tier: str, extra: list[str], xml: Path) -> dict:
     wall = time.perf_counter() - start
     counts = starts.counts() + docker_events(since, time.time())
     summary = next((line for line in reversed(stdout.splitlines()) if " in " in line and "=" not in line[:1]), "")
-    tests, files = {}, collections.Counter()
+    tests, files, failed = {}, collections.Counter(), []
     for case in ET.parse(xml).iter("testcase"):
         module = case.get("classname", "").split(".")
         path = "/".join(module[:2]) + ".py" if len(module) > 1 else module[0]
         seconds = float(case.get("time", 0))
         tests[f"{path}::{case.get('name')}"] = seconds
         files[path] += seconds
+        if case.find("failure") is not None or case.find("error") is not None:
+            failed.append(f"{path}::{case.get('name')}")
     return {"wall": wall, "rc": proc.returncode, "summary": summary.strip("= "), "tests": tests, "files": files,
-            "starts": counts}
+            "starts": counts, "failed": failed}
 
 
 def main() -> None:
@@ -123,6 +125,8 @@ def main() -> None:
     for i, run in enumerate(runs):
         verdict = f" ({'meets' if run['wall'] <= goal else 'MISSES'} the goal of {goal:.0f} s)" if goal else ""
         print(f"run {i + 1}: wall {run['wall']:.1f} s{verdict}, exit {run['rc']}: {run['summary']}")
+        for name in run["failed"]:
+            print(f"    failed: {name}")
     last = runs[-1]
     print(f"\nten slowest tests (setup + call + teardown), last run; {sum(last['tests'].values()):.0f} s in all:")
     for name, seconds in sorted(last["tests"].items(), key=lambda kv: -kv[1])[:10]:
