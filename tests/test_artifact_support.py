@@ -112,9 +112,10 @@ class MemoryStore:
             self.objects.pop((bucket, k), None)
 
 
-@pytest.fixture(scope="module", name="moto_s3")
+@pytest.fixture(scope="session", name="moto_s3")
 def moto_s3_fixture():
-    """moto's S3 server on 127.0.0.1 (a free port) for the module; each test gets its own bucket (`bucket`)."""
+    """moto's S3 server on 127.0.0.1 (a free port) for the session (a module-scoped one was started again each time
+    xdist's test-by-test balancing brought a worker back to the module); each test gets its own bucket (`bucket`)."""
     with embedded_s3(f"rv-{uuid.uuid4().hex[:12]}") as target:
         yield target
 
