@@ -84,6 +84,7 @@ def test_a_selector_no_profile_matches_fails_deploy_with_nims_error(tmp_path, wo
 
 
 @pytest.mark.docker
+@pytest.mark.heavy  # the NIM image through the docker target (about 40 s): CI's heavy lane, .ci/run
 def test_the_nim_image_runs_as_nims_docs_run_it(tmp_path, work_dir, docker_engine, riva_lite_image):
     run = DockerRun(tmp_path, work_dir, nim_env(tmp_path, RIVA__NGC_API_KEY=KEY))
     result = run.pytest("-m", "smoke")
