@@ -46,7 +46,10 @@ TRITON_DRAINED = b"All models are stopped, unloading models"
 
 
 def say(text: str) -> None:
-    print(text, flush=True)
+    """One line in one write: print() writes the text and its newline apart when stdout is unbuffered
+    (PYTHONUNBUFFERED), and tritonserver's relayed lines (`relay`) would land in between."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
 
 
 def _bool(text: str) -> bool:
