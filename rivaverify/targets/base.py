@@ -5,13 +5,15 @@ endpoint) in its own file; the flavor (classic or nim) is a property of each."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rivaverify import deploy, gpu_requirements, nim, preflight, probes, readiness, releases
-from rivaverify.adapters import rivalite
-from rivaverify.plan import Plan
+from rivaverify import gpu_requirements, preflight, readiness, releases
 from rivaverify.runtime import LaunchSpec, Runtime
 from rivaverify.settings import Flavor, Settings, thresholds
+
+if TYPE_CHECKING:  # the rest is imported where it is used: every pytest start picks a target (plugins/settings.py)
+    from rivaverify import deploy
+    from rivaverify.plan import Plan
 
 PORT_LABELS = {"riva": "riva grpc", "nim_http": "nim http"}  # the others read as they are named: triton http, ...
 
@@ -59,6 +61,8 @@ class Target:
     def release(self) -> releases.Release:
         """Which Riva is verified (riva-speech 2.x, Riva ASR NIM 1.x, Speech NIM YY.MM.n): riva-lite's NIM face
         imitates a Speech NIM release; else RIVA__NIM_RELEASE or the image tag."""
+        from rivaverify.adapters import rivalite
+
         if self.riva_lite and self.nim and rivalite.nim_release():
             return releases.Release(releases.SPEECH_NIM, rivalite.nim_release(), "riva-lite's NIM face imitates it")
         if self.riva_lite and not self.nim:
@@ -90,6 +94,8 @@ class Target:
 
     def metrics_url(self) -> str:
         """RIVA__METRICS_URL, else Triton's metrics on the Triton host, or a NIM's /v1/metrics on its HTTP port."""
+        from rivaverify import nim
+
         s = self.settings
         if s.metrics_url:
             return s.metrics_url
@@ -168,6 +174,8 @@ class Target:
 
     # -- ready --------------------------------------------------------------------------------------------
     def deployment(self, rt: Runtime | None, launch: Launch | None) -> deploy.Deployment:
+        from rivaverify import deploy, nim
+
         s = self.settings
         nim_url = nim.base_url(s.nim_http_address) if self.nim else None
         triton = self.triton_host
@@ -180,6 +188,8 @@ class Target:
     def stages(self, dep: deploy.Deployment, launch: Launch | None) -> list[readiness.Stage]:
         """In order: launcher alive (tritonserver started, for classic) -> Triton live, ready, every model ready ->
         [riva_server started (launch direct)] -> [a NIM's HTTP live, ready] -> gRPC health SERVING -> model listed."""
+        from rivaverify import deploy, nim, probes
+
         s, rt, timeout = self.settings, dep.runtime, self.ready_timeout_s
         out = []
         if rt is not None:

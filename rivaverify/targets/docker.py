@@ -4,13 +4,13 @@ line (cache, shm, open files, NGC_API_KEY and NIM_* in the environment)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rivaverify import deploy, gpu_requirements, modelrepo, nim, preflight, releases
-from rivaverify.adapters import rivalite
-from rivaverify.plan import Plan
-from rivaverify.runtime import container
+from rivaverify import gpu_requirements, preflight, releases
 from rivaverify.targets.base import Launch, Target
+
+if TYPE_CHECKING:
+    from rivaverify.plan import Plan
 
 
 class DockerTarget(Target):
@@ -35,6 +35,8 @@ class DockerTarget(Target):
         s = self.settings
         if self.riva_lite or self.nim or s.model_repo is not None:
             return None
+        from rivaverify.adapters import rivalite
+
         ours = rivalite.archive_prefix()
         if s.artifact and ours and s.artifact.rstrip("/").rpartition("/")[2].startswith(ours):
             return (f"RIVA__ARTIFACT={s.artifact} is riva-lite's own archive (Whisper on the CPU), which the real "
@@ -55,6 +57,9 @@ class DockerTarget(Target):
         return ("riva_image", *need, *gpus)
 
     def launch(self, plan: Plan, inputs: dict[str, Any]) -> Launch:
+        from rivaverify import deploy, modelrepo
+        from rivaverify.runtime import container
+
         s, image = self.settings, inputs["riva_image"]
         log = s.reports_dir.resolve() / "logs" / "riva-docker.log"
         if "host" in inputs and not plan.dry_run:  # refused before it starts (010 says so too)
@@ -78,6 +83,9 @@ class DockerTarget(Target):
         return Launch("docker", spec, f"{s.docker_mount}/models", expected)
 
     def _nim(self, plan: Plan, image: str, cache, log) -> Launch:
+        from rivaverify import deploy, nim
+        from rivaverify.runtime import container
+
         s = self.settings
         env = deploy.nim_env(s, nim.HTTP_PORT, nim.GRPC_PORT, riva_lite=self.riva_lite)
         if self.riva_lite:

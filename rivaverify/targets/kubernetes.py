@@ -4,9 +4,14 @@ checked at its own address: a Service spreads requests, so one healthy answer th
 
 from __future__ import annotations
 
-from rivaverify import deploy, readiness
+from typing import TYPE_CHECKING
+
+from rivaverify import readiness
 from rivaverify.targets.base import Launch
 from rivaverify.targets.endpoint import EndpointTarget
+
+if TYPE_CHECKING:
+    from rivaverify import deploy
 
 
 class KubernetesTarget(EndpointTarget):

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rivaverify import deploy, modelrepo, nim
-from rivaverify.plan import Plan
 from rivaverify.runtime import LaunchSpec
 from rivaverify.targets.base import Launch, Target
+
+if TYPE_CHECKING:
+    from rivaverify.plan import Plan
 
 
 class LocalTarget(Target):
@@ -35,6 +36,8 @@ class LocalTarget(Target):
         return ("model_repo", "shim_bin") if self.settings.shim else ("model_repo",)
 
     def launch(self, plan: Plan, inputs: dict[str, Any]) -> Launch:
+        from rivaverify import modelrepo, nim
+
         log = self.settings.reports_dir.resolve() / "logs" / ("riva-nim.log" if self.nim else "riva-local.log")
         if self.nim:
             cache = inputs["nim_cache"]
@@ -49,6 +52,8 @@ class LocalTarget(Target):
 
     def classic_spec(self, model_repo: Path, shim_bin: Path | None, log_path: Path) -> LaunchSpec:
         """start-riva as NVIDIA runs it; the shim's folder first on PATH when there is one."""
+        from rivaverify import deploy
+
         s = self.settings
         env = dict(os.environ)
         path = env.get("PATH", "")
@@ -63,6 +68,8 @@ class LocalTarget(Target):
 
     def nim_spec(self, cache: Path, log_path: Path) -> LaunchSpec:
         """riva-lite's NIM face in the foreground; NIM_* from the settings only, as in docker."""
+        from rivaverify import deploy
+
         s = self.settings
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("NIM_")}
         env = {**inherited, **deploy.nim_env(s, s.nim_http_port, s.grpc_port, riva_lite=True),
