@@ -159,6 +159,10 @@ class Target:
         """A combination that cannot work, naming the setting to give; None when it can."""
         return None
 
+    def replicas(self) -> list:
+        """The replicas checked one by one at their own addresses (kubernetes: its pods); [] for one deployment."""
+        return []
+
     def inside(self) -> list[tuple[str, str, bool | None, str]]:
         """(replica, check, passed, detail) of checks this target runs inside each replica itself (kubernetes,
         through exec); passed None: not possible there. Empty for the others: 040 reads their host directly."""
