@@ -7,6 +7,7 @@ import pytest
 from rivaverify import docker_disk, gpu_requirements, nim, preflight, releases
 from rivaverify.runtime import docker_engine
 from rivaverify.runtime.docker_engine import DockerError
+from rivaverify.targets.base import port_label
 
 pytestmark = [pytest.mark.smoke, pytest.mark.production]
 
@@ -42,32 +43,25 @@ def test_free_disk(host, settings, thresholds, record_fact):
         "free space or override RIVA__MIN_FREE_DISK_GB")
 
 
-PORT_LABELS = {"riva": "riva grpc", "nim_http": "nim http"}  # the others as they are named: triton http, ...
-
-
 def test_ports(host, settings, target, record_fact):
-    ports = {PORT_LABELS.get(name, name.replace("_", " ")): port for name, port in target.ports().items()}
+    ports = target.ports()
     state = {name: preflight.listening(host, port) for name, port in ports.items()}
-    record_fact("ports_listening", {f"{n} {ports[n]}": v for n, v in state.items()})
+    record_fact("ports_listening", {f"{port_label(n)} {ports[n]}": v for n, v in state.items()})
     if not target.deploys:
         hostname = settings.grpc_host
         if hostname not in ("localhost", "127.0.0.1", "::1", "[::1]") or settings.host_url != "local://":
             pytest.skip(f"endpoint {settings.grpc_address} is not on the host whose sockets this run can see")
-        assert state["riva grpc"], (
+        assert state["riva"], (
             f"nothing listens on {settings.grpc_address}, the endpoint to attach to: start the deployment or fix "
             "RIVA__HOST")
-        owner = preflight.port_owner(host, ports["riva grpc"])
+        owner = preflight.port_owner(host, ports["riva"])
         record_fact("riva_port_owner", owner or "unknown")
         assert not owner or preflight.is_riva_process(owner, preflight.owner_argv(host, owner)), (
             f"{settings.grpc_address} is held by {owner}, not a Riva server (riva_server, riva-lite, tritonserver or "
             "a container's docker-proxy): fix RIVA__HOST")
         return
-    taken = {n: ports[n] for n, listening in state.items() if listening}
-    owners = {n: preflight.port_owner(host, p) for n, p in taken.items()}
-    assert not taken, (
-        "ports needed by the deployment are taken: "
-        + ", ".join(f"{n} {p} by {owners[n] or 'unknown'}" for n, p in taken.items())
-        + ": stop what holds them or set RIVA__HOST / RIVA__TRITON_*_PORT")
+    problem = target.port_problem(host, state)
+    assert not problem, problem
 
 
 @pytest.mark.docker

@@ -140,6 +140,6 @@ def test_a_taken_port_fails_the_deployment_whichever_phases_run(tmp_path):
         held.listen()
         result = run.pytest("-m", "gateway")
     assert result.returncode == 1, result.stdout[-3000:]
-    assert f"ports the deployment needs are taken: triton http {run.ports['http']} by" in result.stdout
+    assert f"ports needed by the deployment are taken: triton http {run.ports['http']} by" in result.stdout
     assert run.state_of("070")["status"] == "failed" and run.leftovers() == []
     assert not (tmp_path / "reports" / "logs" / "riva-local.log").exists()  # nothing was started

@@ -4,7 +4,7 @@ and visible, ports, the launch, readiness stages, the one ready timeout, the ref
 from __future__ import annotations
 
 from rivaverify.settings import Settings
-from rivaverify.targets.base import Launch, Refused, Target
+from rivaverify.targets.base import Launch, Target
 
 
 def get(settings: Settings) -> Target:
@@ -28,4 +28,4 @@ def get(settings: Settings) -> Target:
     raise ValueError(f"unknown target {settings.target!r}: use local, docker, endpoint or kubernetes")
 
 
-__all__ = ["Launch", "Refused", "Target", "get"]
+__all__ = ["Launch", "Target", "get"]

@@ -4,6 +4,7 @@ endpoint) in its own file; the flavor (classic or nim) is a property of each."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +19,9 @@ if TYPE_CHECKING:  # the rest is imported where it is used: every pytest start p
 PORT_LABELS = {"riva": "riva grpc", "nim_http": "nim http"}  # the others read as they are named: triton http, ...
 
 
-class Refused(RuntimeError):
-    """A combination of settings that cannot work, refused before anything starts; the message names the setting."""
+def port_label(name: str) -> str:
+    """A port's name as messages say it: riva grpc, triton http, nim http, ..."""
+    return PORT_LABELS.get(name, name.replace("_", " "))
 
 
 @dataclass
@@ -114,14 +116,16 @@ class Target:
             ports["nim_http"] = self.settings.nim_http_port
         return ports
 
-    def port_problem(self, host: Any) -> str | None:
-        """Before it starts: the ports it will bind that something holds, with the holder; None when all are free."""
-        taken = {n: p for n, p in self.ports().items() if preflight.listening(host, p)}
+    def port_problem(self, host: Any, listening: Mapping[str, bool] | None = None) -> str | None:
+        """Before it starts: the ports it will bind that something holds, with the holder; None when all are free.
+        `listening`: what is already known of them, by name (phase 010 read it)."""
+        taken = {n: p for n, p in self.ports().items()
+                 if (listening[n] if listening is not None else preflight.listening(host, p))}
         if not taken:
             return None
-        return ("ports the deployment needs are taken: "
-                + ", ".join(f"{PORT_LABELS.get(n, n.replace('_', ' '))} {p} by "
-                            f"{preflight.port_owner(host, p) or 'unknown'}" for n, p in taken.items())
+        return ("ports needed by the deployment are taken: "
+                + ", ".join(f"{port_label(n)} {p} by {preflight.port_owner(host, p) or 'unknown'}"
+                            for n, p in taken.items())
                 + ": stop what holds them or set RIVA__HOST / RIVA__TRITON_*_PORT / RIVA__NIM_HTTP (the suite "
                   "never tests a server it did not start)")
 
