@@ -164,6 +164,11 @@ def old_drivers(gpus: list[dict[str, Any]], min_major: int) -> list[dict[str, An
     return [g for g in gpus if (driver_major(g["driver_version"]) or 0) < min_major]
 
 
+def largest_memory_gb(gpus: list[dict[str, Any]]) -> float | None:
+    """The most memory one Riva server can get on these GPUs (a MIG slice's where split); None when none says."""
+    return max((m for m in map(usable_memory_gb, gpus) if m is not None), default=None)
+
+
 def low_free_memory(gpus: list[dict[str, Any]], need_gb: float) -> list[dict[str, Any]]:
     """GPUs with less than `need_gb` GiB free; a GPU that reports no free memory ([N/A]: unified memory) is not
     counted, nor are rows of a query without memory.free, nor a GPU split by MIG (its slices hold the memory)."""

@@ -224,7 +224,7 @@ def test_the_nim_profile_fits_the_gpu(gpu_list, settings, target, record_fact):
     if need is None:
         pytest.skip(f"NVIDIA documents no GPU memory for {target.image or 'riva-lite'}'s profile "
                     f"({settings.nim_tags_selector or 'the default'}): not checked")
-    largest = max((m for m in map(preflight.usable_memory_gb, gpu_list) if m is not None), default=None)
+    largest = preflight.largest_memory_gb(gpu_list)
     record_fact("nim_profile_memory_gb", {"needs": need, "gpu": largest})
     problem = releases.profile_fit_problem(target.image, settings.nim_tags_selector, largest)
     assert problem is None, problem

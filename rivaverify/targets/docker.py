@@ -64,9 +64,8 @@ class DockerTarget(Target):
         log = s.reports_dir.resolve() / "logs" / "riva-docker.log"
         if "host" in inputs and not plan.dry_run:  # refused before it starts (010 says so too)
             gpus = preflight.gpus(inputs["host"]) or []
-            largest = max((m for m in map(preflight.usable_memory_gb, gpus) if m is not None), default=None)
             problem = gpu_requirements.gpu_selection_problem(image, s.docker_gpus, len(gpus)) or \
-                releases.profile_fit_problem(image, s.nim_tags_selector, largest)
+                releases.profile_fit_problem(image, s.nim_tags_selector, preflight.largest_memory_gb(gpus))
             if problem:
                 raise deploy.DeployError(problem)
         if self.nim:
