@@ -9,6 +9,7 @@ import pytest
 
 from testing.kube_api import KubeAPI, Replica, pod
 from testing.local_riva import LocalRiva
+from tests.test_kube_exec import path_dirs, sh  # noqa: F401 (path_dirs: the fixture, shared)
 from tests.test_suites_on_riva_lite import Run, free_ports
 
 pytestmark = pytest.mark.slow
@@ -80,17 +81,10 @@ def test_every_replica_is_transcribed_at_its_own_address_and_a_wrong_one_fails_b
         assert f"PASSED suites/test_040_deploy.py::test_first_inference_answers[{name}]" in out, out[-4000:]
 
 
-def test_the_shim_is_checked_inside_each_replica_through_exec(tmp_path, work_dir, replicas):
+def test_the_shim_is_checked_inside_each_replica_through_exec(tmp_path, work_dir, replicas, path_dirs):  # noqa: F811
     """040's shim test asks the target's own view inside each pod (exec): one pod whose PATH finds the real
     tritonserver first fails it by name; the other passes."""
-    from rivaverify import shim
-    from tests.test_kube_exec import sh
-
-    shim_dir = shim.install(tmp_path / "overlay", "/data/models").parent
-    real = tmp_path / "real"
-    real.mkdir()
-    (real / "tritonserver").write_text("#!/bin/sh\necho real\n")
-    (real / "tritonserver").chmod(0o755)
+    shim_dir, real = path_dirs
     (a_ip, a_port), (b_ip, b_port) = replicas
     pods = [pod("riva-api-a", a_ip, a_port, LABELS), pod("riva-api-b", b_ip, b_port, LABELS)]
     execs = {"riva-api-a": sh(f"{shim_dir}:{real}:/usr/bin:/bin"), "riva-api-b": sh(f"{real}:{shim_dir}:/usr/bin:/bin")}
