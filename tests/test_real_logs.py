@@ -17,9 +17,8 @@ SOURCE = re.compile(r"https://\S+|code index id \d+")
 
 # Signatures whose wording is sourced (docs, Triton's code, RIVA-FACTS) but no published log line was found yet.
 NO_REAL_LOG_YET = {
-    "engine-other-device", "python-backend-import", "frames-mismatch", "ngc-auth",
-    "health-check-failed", "disk-full", "deadline-exceeded",
-    "s3-server-error", "critical-log-line", "nimcache-no-profile",
+    "engine-other-device", "frames-mismatch", "ngc-auth", "health-check-failed", "disk-full", "deadline-exceeded",
+    "s3-server-error", "critical-log-line",
 }
 
 

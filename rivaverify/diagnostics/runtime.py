@@ -78,7 +78,8 @@ RUNTIME = (
         "a stream sent nothing for longer than the acoustic model's max_sequence_idle_microseconds (60 s by "
         "default) and Triton dropped its sequence: keep sending audio at real-time pace, close idle streams, or "
         "raise max_sequence_idle_microseconds in the model's config.pbtxt",
-        NIM_DEBUG + " (Q1); " + GH + "triton-inference-server/server/issues/3747",
+        NIM_DEBUG + " (Q1); " + GH + "triton-inference-server/server/issues/3747 (a client); "
+        + GH + "triton-inference-server/server/issues/3406 (Triton's own log)",
         "inference request for sequence 7 to model 'riva-trt-parakeet-am-streaming' must specify the START flag on "
         "the first request of the sequence", in_logs=WARN),
     sig("inference-failed", r"Triton model failed during inference",

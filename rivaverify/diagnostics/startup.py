@@ -111,9 +111,12 @@ STARTUP = (
         "docker: Error response from daemon: could not select device driver \"\" with capabilities: [[gpu]].",
         gpu_only=True),
     sig("python-backend-import", r"ModuleNotFoundError|No module named",
-        "A Python-backend model imports a module its Python lacks.",
-        "a Python-backend model misses a module: install it where the backend stub's python3 finds it",
-        "Python's wording", "ModuleNotFoundError: No module named 'numpy'"),
+        "A Python-backend model imports a module its Python cannot find (a package, or the model's own model.py).",
+        "a Python-backend model misses a module: install it where the backend stub's python3 finds it (or ship an "
+        "EXECUTION_ENV_PATH environment); `No module named 'model'` means the stub did not find the model's own "
+        "model.py: check the model directory and the Triton build (the official image loads it)",
+        "Python's wording; a Triton model table (" + GH + "triton-inference-server/server/issues/7410)",
+        "ModuleNotFoundError: No module named 'numpy'"),
     sig("frames-mismatch", r"Frames expected \d+ got \d+",
         "The pipeline was built with a --ms_per_timestep that does not match the acoustic model.",
         "the pipeline was built with a --ms_per_timestep that does not match the acoustic model (40 for Conformer, "
@@ -128,12 +131,15 @@ STARTUP = (
         "a user's note (code index id 57374222433); " + GH + "NVIDIA-AI-Blueprints/nemotron-voice-agent/pull/89",
         "NIMProfileIDNotFound — no matching profile"),
     sig("nimcache-no-profile",
-        r"Failed to match profiles for given model parameters|no profiles are selected for caching",
-        "A NIMCache's model parameters (or profiles) match no profile of the NIM's manifest for the cluster's GPUs.",
+        r"Failed to match profiles for given model parameters|no profiles are selected for caching"
+        r"|Not all of the provided profiles are supported|Unknown profiles provided",
+        "A NIMCache's model parameters (or profiles) match no profile of the NIM's manifest for the cluster's GPUs, "
+        "or name a profile the manifest does not have.",
         "`kubectl describe nimcache NAME`; list the NIM's profiles (`docker run --rm -e NGC_API_KEY IMAGE "
         "list-model-profiles`) and name one in spec.source.ngc.model.profiles, or loosen precision, engine, "
         "tensorParallelism or gpus so one matches",
-        GH + "NVIDIA/k8s-nim-operator internal/controller/nimcache_controller.go (the operator's own messages)",
+        GH + "NVIDIA/k8s-nim-operator internal/controller/nimcache_controller.go (the operator's own messages); "
+        "a NIMCache job's log (" + GH + "NVIDIA/k8s-nim-operator/issues/407)",
         "no profiles are selected for caching"),
     sig("ngc-auth", r"Authentication Error|\b401 Unauthorized|\b403 Forbidden",
         "NGC refused the model download: no valid NGC_API_KEY in the container.",
