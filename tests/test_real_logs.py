@@ -17,8 +17,7 @@ SOURCE = re.compile(r"https://\S+|code index id \d+")
 
 # Signatures whose wording is sourced (docs, Triton's code, RIVA-FACTS) but no published log line was found yet.
 NO_REAL_LOG_YET = {
-    "engine-other-device", "frames-mismatch", "ngc-auth", "health-check-failed", "disk-full", "deadline-exceeded",
-    "s3-server-error", "critical-log-line",
+    "engine-other-device", "frames-mismatch", "ngc-auth", "health-check-failed", "deadline-exceeded", "s3-server-error",
 }
 
 

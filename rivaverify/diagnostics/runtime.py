@@ -63,10 +63,16 @@ RUNTIME = (
         "as NVIDIA runs it; local processes: `ulimit -n`)",
         NIM_DEBUG + " (Q2)", "OSError: [Errno 24] Too many open files: '/tmp/tmp64in_90a'"),
     sig("disk-full", r"No space left on device|Errno 28",
-        "The disk is full.",
-        "the disk is full: free space where RIVA__WORK_DIR (and the staging's work dir) points, `df -h`, or point "
-        "RIVA__WORK_DIR at a larger disk; a rerun resumes what was verified",
-        "the operating system's wording", "OSError: [Errno 28] No space left on device"),
+        "A filesystem is full: the disk, or /dev/shm (where Python's multiprocessing and Triton's Python backend "
+        "keep their shared memory).",
+        "a filesystem is full: `df -h` and `df -h /dev/shm` (inside the container) say which; the disk: free space "
+        "where RIVA__WORK_DIR (and the staging's work dir) points, or point RIVA__WORK_DIR at a larger disk (a rerun "
+        "resumes what was verified); /dev/shm: give the container more (`docker run --shm-size=8GB`; Kubernetes: an "
+        "emptyDir with medium Memory on /dev/shm)",
+        "the operating system's wording; a Triton Python-backend model on Kubernetes ("
+        + GH + "triton-inference-server/server/issues/5868); " + GH + "python/cpython/issues/93253 (multiprocessing's "
+        "Errno 28 reproduced with `--shm-size=1m`)",
+        "OSError: [Errno 28] No space left on device"),
     sig("no-offline-models", r"No Offline ASR models found",
         "This NIM serves streaming models only: offline Recognize and /v1/audio/transcriptions have none.",
         "a fact, not a fault: use streaming (or the realtime WebSocket); for offline transcription pick a profile "
@@ -103,11 +109,12 @@ RUNTIME = (
         in_logs=SKIP),
     sig("critical-log-line",
         r"failed to load model|BACKEND_FAILED|CUDA_ERROR(?!_NO_DEVICE|_OUT_OF_MEMORY)|CUBLAS_STATUS_(?!SUCCESS)"
-        r"|UNAVAILABLE: all backends failed",
-        "The server logged a critical error (a backend, CUDA or cuBLAS failure).",
-        "the server logged a critical error (a model that failed to load, a backend or CUDA/cuBLAS failure): "
+        r"|CUDNN_STATUS_(?!SUCCESS)|UNAVAILABLE: all backends failed",
+        "The server logged a critical error (a backend, CUDA, cuBLAS or cuDNN failure).",
+        "the server logged a critical error (a model that failed to load, a backend or CUDA/cuBLAS/cuDNN failure): "
         "read the lines around it in the log; a phase that passed with it is not a healthy deployment",
-        "the seed's validation script (the strings it grepped)", "cublas call failed: CUBLAS_STATUS_EXECUTION_FAILED"),
+        "the seed's validation script (the strings it grepped); a Triton log (" + GH
+        + "triton-inference-server/server/issues/4766)", "cublas call failed: CUBLAS_STATUS_EXECUTION_FAILED"),
     sig("deadline-exceeded", r"DEADLINE_EXCEEDED",
         "Riva did not answer within the deadline.",
         "Riva did not answer within the deadline: a server or Triton that hangs (a stopped process: `ps -o "
