@@ -34,7 +34,8 @@ STARTUP = (
         "The engines were built on another model of GPU: they run, but figures are not comparable.",
         "the engines were built on another model of GPU: they run, but latency and capacity figures are not "
         "comparable; riva-deploy on this GPU model for figures that are",
-        "TensorRT's runtime warning (NVIDIA/TensorRT)",
+        "TensorRT's runtime warning (NVIDIA/TensorRT); in a Triton log (" + GH
+        + "triton-inference-server/server/issues/5677)",
         "Using an engine plan file across different models of devices is not recommended and is likely to affect "
         "performance or even cause errors.", in_logs=WARN),
     sig("onnx-ir-too-new", r"Unsupported model IR version: \d+, max supported IR version: \d+"
