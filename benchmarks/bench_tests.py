@@ -1,4 +1,4 @@
-"""The project's own tests as a loop: wall time, the ten slowest tests, per-file totals, and what a run starts.
+"""The project's own tests as a loop: wall time, the slowest tests (--top N), per-file totals, what a run starts.
 
 Runs `pytest tests/` (the README's line; `--tier quick` adds `-m "not slow"`, `--tier heavy` runs
 `-m "stress or faults or heavy"`, which `.ci/run` runs after the tests line) in a subprocess, reads its JUnit XML
@@ -116,6 +116,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tier", choices=TIERS, default="tests")
     p.add_argument("--runs", type=int, default=1)
+    p.add_argument("--top", type=int, default=10, help="how many of the slowest tests to list")
     p.add_argument("extra", nargs="*", help="more pytest arguments (after --)")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -128,8 +129,9 @@ def main() -> None:
         for name in run["failed"]:
             print(f"    failed: {name}")
     last = runs[-1]
-    print(f"\nten slowest tests (setup + call + teardown), last run; {sum(last['tests'].values()):.0f} s in all:")
-    for name, seconds in sorted(last["tests"].items(), key=lambda kv: -kv[1])[:10]:
+    total = sum(last["tests"].values())
+    print(f"\n{args.top} slowest tests (setup + call + teardown), last run; {total:.0f} s in all:")
+    for name, seconds in sorted(last["tests"].items(), key=lambda kv: -kv[1])[:args.top]:
         print(f"{seconds:8.1f} s  {name}")
     print("\nper file (the 15 largest), last run:")
     for path, seconds in last["files"].most_common(15):

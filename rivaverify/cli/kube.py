@@ -8,11 +8,16 @@ import json
 import sys
 
 from rivaverify.kube import findings as out
-from rivaverify.kube.check import check
 from rivaverify.kube.manifests import Unreadable, load
 
 
 def _check(args: argparse.Namespace) -> int:
+    try:  # kubernetes-validate is the kube extra's: every other command runs without it
+        from rivaverify.kube.check import check
+    except ImportError as e:
+        print(f"rivaverify kube check: needs the kube extra ({e.name or e}): pip install 'riva-verify[kube]'",
+              file=sys.stderr)
+        return 2
     try:
         objects = load(args.files)
     except Unreadable as e:
