@@ -106,8 +106,10 @@ def one_run(tier: str, extra: list[str], xml: Path) -> dict:
         seconds = float(case.get("time", 0))
         tests[f"{path}::{case.get('name')}"] = seconds
         files[path] += seconds
-        if case.find("failure") is not None or case.find("error") is not None:
-            failed.append(f"{path}::{case.get('name')}")
+        bad = case.find("failure") if case.find("failure") is not None else case.find("error")
+        if bad is not None:  # the failure's last lines: a flake is seen once, and its cause must not be lost
+            tail = "\n".join((bad.text or bad.get("message") or "").strip().splitlines()[-12:])
+            failed.append(f"{path}::{case.get('name')}\n" + "\n".join("        " + line for line in tail.splitlines()))
     return {"wall": wall, "rc": proc.returncode, "summary": summary.strip("= "), "tests": tests, "files": files,
             "starts": counts, "failed": failed}
 

@@ -57,6 +57,7 @@ def test_smoke_passes_in_a_container_with_no_image_set(tmp_path, work_dir, docke
     assert run.containers(docker_engine) == [] and run.leftovers() == []
 
 
+@pytest.mark.heavy  # a second smoke in a container (about 25 s): CI's heavy lane, .ci/run
 def test_direct_launch_runs_riva_server_without_start_riva(tmp_path, work_dir, docker_engine, riva_lite_image):
     """RIVA__DOCKER_LAUNCH=direct: tritonserver --model-repository, then riva_server once Triton is ready; the
     gRPC phases run as with start-riva, the shim check skips with the reason."""

@@ -114,6 +114,7 @@ def test_word_times_follow_nvidias_reference(asr):
     assert max(map(abs, off.values())) <= bound, f"word middles off NVIDIA's by more than {bound} ms: {off}"
 
 
+@pytest.mark.heavy  # 14.8 s streamed at real time: CI's heavy lane, .ci/run
 def test_the_long_48k_clip_keeps_the_streaming_contract(riva):
     """NVIDIA's boosted clip (14.8 s at 48 kHz) streamed at real time: riva-lite's streaming and offline pipelines
     hear one stretch otherwise, which is the streaming WER's to judge, not the contract's."""

@@ -257,6 +257,7 @@ def short_corpus(tmp_path: Path, n: int = 6, max_s: float = 5.0) -> Path:
     return out
 
 
+@pytest.mark.heavy  # the whole release gate (about 35 s; smoke's phases are proven above): CI's heavy lane
 def test_production_gate_passes_on_riva_lite(tmp_path, work_dir):
     """The release gate on the default target, kept short: six clips of at most 5 s, two of them streamed at
     real time; phase 070 has its own tests (tests/test_gateway_suite.py)."""
