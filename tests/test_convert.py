@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -88,14 +89,14 @@ def test_convert_in_the_riva_lite_image_makes_a_repository_with_build_facts(dock
                                                                      f"{staged_riva.stem}.riva-deploy.log"]
     assert not any("not-a-real-key" in p.read_text() for p in (tmp_path / "logs").iterdir())
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["models", "rmir"]
-    assert not docker_engine.containers.list(all=True, filters={"label": "riva-verify.convert"})
+    assert convert_containers(docker_engine, tmp_path) == []
 
     bad = convert.ConvertRequest(staged_riva, tmp_path / "bad", riva_lite_image, {"no_such_option": 1},
                                  log_dir=tmp_path / "logs", timeout_s=300)
     with pytest.raises(convert.ConvertError, match=r"(?s)riva-build failed .*exit 1.*unknown option --no_such_option"):
         convert.convert(docker_engine, bad, log=lambda _: None)
     assert not (tmp_path / "bad").exists()
-    assert not docker_engine.containers.list(all=True, filters={"label": "riva-verify.convert"})
+    assert convert_containers(docker_engine, tmp_path) == []
 
 
 @pytest.mark.docker
@@ -109,3 +110,11 @@ def test_an_images_tensorrt_is_read_from_the_engine(docker_engine, riva_lite_ima
         assert convert.inspect(docker_engine, f"rv-absent-{uuid.uuid4().hex[:8]}:x") is None
     finally:
         docker_engine.images.remove(tag, force=True)
+
+
+def convert_containers(engine, under: Path) -> list:
+    """The convert containers (label riva-verify.convert) mounting a folder under `under`: a test's own, not those
+    of a test running beside it on another worker (the engine is shared)."""
+    root = str(under.resolve())
+    return [c.name for c in engine.containers.list(all=True, filters={"label": "riva-verify.convert"})
+            if any(m.get("Source", "").startswith(root) for m in c.attrs.get("Mounts", []))]

@@ -10,6 +10,7 @@ import pytest
 
 from rivaverify import buildfacts
 from tests.test_artifact_support import bucket_fixture, moto_s3_fixture  # noqa: F401 (the fixtures)
+from tests.test_convert import convert_containers
 from tests.test_docker_suites import DockerRun
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -45,4 +46,4 @@ def test_the_first_run_converts_and_stages_the_next_fetches(tmp_path, bucket, do
     repo = next((tmp_path / "second" / "work" / "convert").glob("*/models"))
     assert buildfacts.read(repo)["built_at"] == build["facts"]["built_at"]
     assert json.loads((repo / ".rivaverify-source.json").read_text())["deployed_by"].startswith("fetched s3://")
-    assert not docker_engine.containers.list(all=True, filters={"label": "riva-verify.convert"})
+    assert convert_containers(docker_engine, tmp_path) == []
