@@ -174,7 +174,7 @@ def test_a_full_disk_while_staging_fails_020_with_the_disk_next_step(tmp_path, w
     assert result.returncode == 1, out[-3000:]
     assert "020 artifact     FAILED" in out and "040 deploy       NOT_RUN" in out
     assert "No space left on device" in " ".join(failures(run, "020"))
-    assert "next step: the disk is full" in out
+    assert "next step: a filesystem is full: `df -h`" in out
     assert whole_state(run)["020"]["status"] == "failed" and run.leftovers() == []
 
 
