@@ -81,7 +81,7 @@ def whole_state(run: Run) -> dict[str, dict]:
 def fast_run(tmp_path: Path, work_dir: Path, **env: str) -> Run:  # noqa: F811
     """A run on six short clips, one streamed, with the dev profile's deadlines shortened by `env`."""
     return Run(tmp_path, work_dir, {"RIVA__CORPUS": str(short_corpus(tmp_path)), "RIVA__STREAM_UTTERANCES": "1",
-                                    **env})
+                                    **env}, shared_store=False)
 
 
 def failures(run: Run, phase: str) -> list[str]:

@@ -15,6 +15,7 @@ import pytest
 
 from rivalite.launcher import free_port
 from rivaverify import procfs
+from testing import shared_s3
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -36,7 +37,11 @@ def work_dir(tmp_path_factory):
 
 
 class Run:
-    def __init__(self, tmp_path: Path, work_dir: Path, extra_env: dict[str, str] | None = None):
+    """A suite run as a user starts it. `shared_store`: stage into this test process' S3 server (testing.shared_s3),
+    where the archive is staged once, not into an embedded server of the run's own (the default with no bucket)."""
+
+    def __init__(self, tmp_path: Path, work_dir: Path, extra_env: dict[str, str] | None = None,
+                 shared_store: bool = True):
         riva, http, grpc_, metrics = free_ports(4)
         self.ports = {"riva": riva, "http": http, "grpc": grpc_, "metrics": metrics}
         self.reports, self.state = tmp_path / "reports", tmp_path / "state"
@@ -45,7 +50,7 @@ class Run:
             "RIVA__HOST": f"localhost:{riva}", "RIVA__TRITON_HTTP_PORT": str(http),
             "RIVA__TRITON_GRPC_PORT": str(grpc_), "RIVA__TRITON_METRICS_PORT": str(metrics),
             "RIVA__REPORTS_DIR": str(self.reports), "RIVA__STATE_DIR": str(self.state),
-            "RIVA__WORK_DIR": str(work_dir), **(extra_env or {}),
+            "RIVA__WORK_DIR": str(work_dir), **(shared_s3.env() if shared_store else {}), **(extra_env or {}),
         })
 
     def pytest(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -67,7 +72,7 @@ class Run:
 
 
 def test_the_fix_smoke_passes_through_the_shim(tmp_path, work_dir):
-    run = Run(tmp_path, work_dir)
+    run = Run(tmp_path, work_dir, shared_store=False)  # the README's run: no bucket, an embedded S3 server
     result = run.pytest("-m", "smoke")
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     for phase in ("010", "030", "040", "050"):
