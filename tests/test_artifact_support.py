@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from rivaverify.artifact import ArtifactError, ObjectInfo, S3Target, embedded_s3
+from rivaverify.artifact import ArtifactError, ObjectInfo, S3Target
+from testing import shared_s3
 
 RIVA = b"riva-model-bytes " * 40000  # 680 kB: several parts at the tests' part size
 PART = 64 * 1024
@@ -113,11 +114,11 @@ class MemoryStore:
 
 
 @pytest.fixture(scope="session", name="moto_s3")
-def moto_s3_fixture():
-    """moto's S3 server on 127.0.0.1 (a free port) for the session (a module-scoped one was started again each time
-    xdist's test-by-test balancing brought a worker back to the module); each test gets its own bucket (`bucket`)."""
-    with embedded_s3(f"rv-{uuid.uuid4().hex[:12]}") as target:
-        yield target
+def moto_s3_fixture() -> S3Target:
+    """moto's S3 server on 127.0.0.1 (a free port), one per test process (testing.shared_s3: a module-scoped one was
+    started again each time xdist's test-by-test balancing brought a worker back to the module); each test gets its
+    own bucket (`bucket`)."""
+    return shared_s3.target()
 
 
 @pytest.fixture(name="bucket")
