@@ -3,7 +3,6 @@ success gauge is 1; riva-lite stopped -> 0 (and /healthz 503) within two interva
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
@@ -13,9 +12,9 @@ from rivalite.launcher import free_port
 from rivaverify.process import Child
 from rivaverify.readiness import wait_until
 from testing.local_riva import LocalRiva
-from tests.conftest import ROOT
 from tests.test_serve import ServeProcess
 from tests.test_serve_rules import RULES, prometheus_tool
+from tests.test_suites_on_riva_lite import corpus_subset
 
 pytestmark = pytest.mark.slow
 INTERVAL = 3  # seconds between serve's runs (a run streams CLIP at real time, then Recognize: under 3 s)
@@ -45,13 +44,9 @@ class Prometheus(Child):
         return float(result[0]["value"][1]) if result else None
 
 
-def one_clip(workdir, name: str):
-    """A manifest of the corpus' clip `name` alone."""
-    row = next(json.loads(line) for line in (ROOT / "audio" / "manifest.json").read_text().splitlines()
-               if json.loads(line)["audio_filepath"] == name)
-    out = workdir / "corpus.json"
-    out.write_text(json.dumps({**row, "audio_filepath": str(ROOT / "audio" / name)}) + "\n")
-    return out
+def one_clip(workdir):
+    """A manifest of CLIP alone."""
+    return corpus_subset(workdir / "corpus.json", lambda rows: [r for r in rows if r["audio_filepath"] == CLIP])
 
 
 def start_riva(models, workdir, ports) -> LocalRiva:
@@ -71,7 +66,7 @@ def test_prometheus_sees_riva_lite_go_down_and_come_back(rivalite_models, tmp_pa
     try:
         mark("riva-lite ready")
         serve = ServeProcess(riva.riva_uri, tmp_path, interval=INTERVAL,
-                             env={"RIVA__CORPUS": str(one_clip(tmp_path, CLIP))}).start()
+                             env={"RIVA__CORPUS": str(one_clip(tmp_path))}).start()
         prom = Prometheus(binary, tmp_path, f"127.0.0.1:{serve.port}").start(PROMETHEUS_READY, 60)
         mark("serve and prometheus ready")
         success = "rivaverify_probe_success"

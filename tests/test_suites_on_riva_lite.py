@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -252,14 +253,18 @@ def test_dry_run_plans_the_load_run_and_runs_nothing(tmp_path, work_dir):
     assert not list(run.reports.glob("load-suite*")) and run.leftovers() == []
 
 
+def corpus_subset(out: Path, pick: Callable[[list[dict]], list[dict]]) -> Path:
+    """A manifest at `out` of the corpus' rows that `pick` keeps of them all, their audio paths absolute."""
+    rows = [json.loads(line) for line in (ROOT / "audio" / "manifest.json").read_text().splitlines()]
+    out.write_text("".join(json.dumps({**r, "audio_filepath": str(ROOT / "audio" / r["audio_filepath"])}) + "\n"
+                           for r in pick(rows)))
+    return out
+
+
 def short_corpus(tmp_path: Path, n: int = 6, max_s: float = 5.0) -> Path:
     """The corpus' first clip and the next ones of at most `max_s` seconds, `n` in all, as a manifest."""
-    rows = [json.loads(line) for line in (ROOT / "audio" / "manifest.json").read_text().splitlines()]
-    keep = [rows[0]] + [r for r in rows[1:] if r["duration"] <= max_s][: n - 1]
-    out = tmp_path / "short-corpus.json"
-    out.write_text("".join(json.dumps({**r, "audio_filepath": str(ROOT / "audio" / r["audio_filepath"])}) + "\n"
-                           for r in keep))
-    return out
+    return corpus_subset(tmp_path / "short-corpus.json",
+                         lambda rows: [rows[0]] + [r for r in rows[1:] if r["duration"] <= max_s][: n - 1])
 
 
 @pytest.mark.heavy  # the whole release gate (about 35 s; smoke's phases are proven above): CI's heavy lane
