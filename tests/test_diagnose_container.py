@@ -5,16 +5,15 @@ Docker client; this one holds the real engine's log stream (chunks, stdout) to i
 
 from __future__ import annotations
 
-import io
 import subprocess
 import sys
-import tarfile
 import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT
+from tests.test_artifact_support import make_archive
 
 pytestmark = pytest.mark.slow
 
@@ -33,23 +32,15 @@ def lite_latest(docker_engine):
     return tag
 
 
-def tar_of(name: str, data: bytes) -> bytes:
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w") as tar:
-        info = tarfile.TarInfo(name)
-        info.size, info.mode = len(data), 0o644
-        tar.addfile(info, io.BytesIO(data))
-    return out.getvalue()
-
-
-def test_diagnose_reads_a_real_containers_log_and_names_the_finding(docker_engine, lite_latest):
+def test_diagnose_reads_a_real_containers_log_and_names_the_finding(docker_engine, lite_latest, tmp_path):
     assert RIVAVERIFY.exists(), f"no console script at {RIVAVERIFY} (pip install -e .)"
     name = f"rivaverify-diagnose-{uuid.uuid4().hex[:10]}"
     # The log goes into the container (put_archive), not through a bind mount: the engine need not see this host's
     # filesystem (DOCKER_HOST=ssh://, a rootless engine).
     container = docker_engine.containers.create(lite_latest, ["cat", "/log"], name=name, entrypoint=[])
     try:
-        assert container.put_archive("/", tar_of("log", LOG.read_bytes()))
+        assert container.put_archive("/", make_archive(tmp_path / "log.tar", [("log", LOG.read_bytes())], "w")
+                                     .read_bytes())
         container.start()
         assert container.wait(timeout=120)["StatusCode"] == 0
         got = subprocess.run([str(RIVAVERIFY), "diagnose", "--container", name], capture_output=True, text=True,
