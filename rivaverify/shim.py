@@ -158,7 +158,11 @@ def tritonservers_serving(host: Any, http_port: int) -> list[int]:
     """tritonserver processes on `host` serving `http_port` (one host may run several; 8000 when not given)."""
     found = []
     for proc in host.process.filter(comm="tritonserver"):
-        ports = [a.split("=", 1)[1] for a in tritonserver_argv(host, proc.pid) if a.startswith("--http-port=")]
+        read = host.run("cat -- /proc/%s/cmdline", str(proc.pid))
+        argv = parse_cmdline(read.stdout_bytes) if read.rc == 0 else []
+        if not argv:  # it exited (or is a zombie) between the listing and the read: it serves nothing
+            continue
+        ports = [a.split("=", 1)[1] for a in argv if a.startswith("--http-port=")]
         if ports == [str(http_port)] or (not ports and http_port == 8000):
             found.append(proc.pid)
     return found

@@ -59,7 +59,7 @@ def test_smoke_through_an_ssh_docker_host(tmp_path, work_dir, docker_engine, riv
     run = DockerRun(tmp_path, work_dir)
     run.env.update({"DOCKER_HOST": url, "PATH": f"{ssh_bin}:{run.env['PATH']}"})
     result = run.pytest("-m", "smoke")
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert result.returncode == 0, run.why(result)
     assert run.state_of("010")["facts"]["docker"]["os"] == "linux"
     assert run.state_of("050")["status"] == "passed"
     assert "--model-repository=/data/models" in run.state_of("040")["facts"]["tritonserver_argv"]

@@ -38,7 +38,7 @@ def test_smoke_passes_in_a_container_with_no_image_set(tmp_path, work_dir, docke
     run = DockerRun(tmp_path, work_dir)
     assert "RIVA__IMAGE" not in run.env
     result = run.pytest("-m", "smoke")
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert result.returncode == 0, Run.why(result)
     for phase in ("010", "030", "040", "050"):
         assert run.state_of(phase)["status"] == "passed"
     facts = run.state_of("040")["facts"]
@@ -63,7 +63,7 @@ def test_direct_launch_runs_riva_server_without_start_riva(tmp_path, work_dir, d
     gRPC phases run as with start-riva, the shim check skips with the reason."""
     run = DockerRun(tmp_path, work_dir, {"RIVA__DOCKER_LAUNCH": "direct"})
     result = run.pytest("-m", "smoke", "-rs")
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert result.returncode == 0, Run.why(result)
     assert run.state_of("050")["status"] == "passed"
     assert "RIVA__DOCKER_LAUNCH=direct: no start-riva" in result.stdout
     facts = run.state_of("040")["facts"]
@@ -93,7 +93,7 @@ def test_smoke_builds_the_image_when_it_is_missing(tmp_path, work_dir, docker_en
             docker_engine.images.get(riva_lite_image)
         except docker.errors.ImageNotFound:
             docker_engine.images.get(old).tag(*riva_lite_image.split(":"))  # the run failed before building
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert result.returncode == 0, Run.why(result)
     assert f"building the riva-lite image {riva_lite_image}" in result.stdout
     assert "built " in (run.reports / "riva-lite-image-build.log").read_text()
     assert docker_engine.images.get(riva_lite_image).id != old

@@ -203,7 +203,7 @@ def test_s3_500s_then_a_stall_mid_download_are_retried_and_staging_completes(tmp
         run = _through(proxy, bucket, tmp_path, work_dir)
         run.env["RIVA__ARTIFACT"] = f"s3://{bucket.bucket}/{source}"
         result = run.pytest("-m", "artifact", timeout=300)
-    assert result.returncode == 0, result.stdout[-3000:]
+    assert result.returncode == 0, Run.why(result)
     assert proxy.count["failed"] == 3 and proxy.count["stalled"] == 1, proxy.count
     assert whole_state(run)["020"]["status"] == "passed"
     assert any(k.endswith("staging_complete.txt") for k in _bucket_keys(bucket))

@@ -58,7 +58,7 @@ def test_attaches_to_a_running_gateway(tmp_path, work_dir, rivalite_models):
             proc.stop()
     assert proc.proc.returncode == 0
     out = result.stdout
-    assert result.returncode == 0, out[-4000:]
+    assert result.returncode == 0, Run.why(result)
     assert "the suite cannot take its Riva down" in out
     counts = run.state_of("070")["counts"]
     assert counts.get("skipped") == 1 and set(counts) == {"passed", "skipped"}, counts  # only Riva-down skipped
@@ -69,7 +69,7 @@ def test_attaches_to_a_running_gateway(tmp_path, work_dir, rivalite_models):
 def test_endpoint_without_a_gateway_skips_with_the_reason(tmp_path, work_dir):
     run = Run(tmp_path, work_dir, {"RIVA__TARGET": "endpoint"})
     result = run.pytest("-m", "gateway", "-rs")
-    assert result.returncode == 0, result.stdout[-3000:]
+    assert result.returncode == 0, Run.why(result)
     assert "no gateway configured" in result.stdout and "RIVA__GATEWAY_URL=ws://HOST:PORT" in result.stdout
     assert run.state_of("070")["status"] == "skipped"
 
@@ -77,7 +77,7 @@ def test_endpoint_without_a_gateway_skips_with_the_reason(tmp_path, work_dir):
 def test_dry_run_plans_the_gateway_and_starts_nothing(tmp_path, work_dir):
     run = Run(tmp_path, work_dir)
     result = run.pytest("-m", "gateway", "--dry-run")
-    assert result.returncode == 0, result.stdout[-3000:]
+    assert result.returncode == 0, Run.why(result)
     out = result.stdout
     assert "rivagateway --riva localhost:" in out and "--listen 127.0.0.1:0 --keys" in out
     assert "API keys: suite, limits (values not recorded)" in (run.reports / "plan.json").read_text()

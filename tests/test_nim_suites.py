@@ -37,7 +37,7 @@ def test_a_cold_start_fills_the_cache_and_a_warm_start_reuses_it(tmp_path, work_
     env = nim_env(tmp_path, RIVA__NGC_API_KEY=KEY)
     cold = Run(tmp_path / "cold", work_dir, env)
     result = cold.pytest("-m", "smoke")
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert result.returncode == 0, Run.why(result)
     assert cold.state_of("030")["status"] == "skipped"  # a NIM deploys its repository as it starts: 040 checks it
     assert str(tmp_path / "cache") in cold.state_of("040")["facts"]["nim_model_repo"]  # what it filled its cache with
     assert cold.state_of("040")["facts"]["models"]
@@ -51,7 +51,7 @@ def test_a_cold_start_fills_the_cache_and_a_warm_start_reuses_it(tmp_path, work_
 
     warm = Run(tmp_path / "warm", work_dir, env)  # with 060's NIM checks: realtime WebSocket, bad uploads
     result = warm.pytest("-m", "production", "-k", "not test_060 and not test_070 or realtime or bad_uploads")
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert result.returncode == 0, Run.why(result)
     assert warm.state_of("030")["status"] == "skipped"  # no phase before 040 starts the NIM
     realtime = {k: f for k, f in warm.state_of("060")["figures"].items() if k.startswith("realtime.")}
     assert len(realtime) == 2 and all(f["value"] <= 0.25 and f["deltas"] for f in realtime.values()), realtime
@@ -65,7 +65,7 @@ def test_a_cold_start_fills_the_cache_and_a_warm_start_reuses_it(tmp_path, work_
     # the Recognize checks skip (no offline model listed), 040's first inference is a stream.
     streaming = Run(tmp_path / "str", work_dir, {**env, "RIVA__NIM_TAGS_SELECTOR": "name=whisper-tiny-en-us,mode=str"})
     result = streaming.pytest("-m", "smoke", "-rs")
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert result.returncode == 0, Run.why(result)
     served = streaming.state_of("040")["facts"]["nim_model_repo"]
     assert served != warm.state_of("040")["facts"]["nim_model_repo"] and served.startswith(str(tmp_path / "cache"))
     assert streaming.state_of("040")["figures"]["ready.first_inference"]["rpc"] == "StreamingRecognize"
@@ -88,7 +88,7 @@ def test_a_selector_no_profile_matches_fails_deploy_with_nims_error(tmp_path, wo
 def test_the_nim_image_runs_as_nims_docs_run_it(tmp_path, work_dir, docker_engine, riva_lite_image):
     run = DockerRun(tmp_path, work_dir, nim_env(tmp_path, RIVA__NGC_API_KEY=KEY))
     result = run.pytest("-m", "smoke")
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert result.returncode == 0, Run.why(result)
     facts = run.state_of("040")["facts"]
     assert facts["open_files_limit"]["soft"] == 2048  # --ulimit nofile=2048:2048
     repos = [a for a in facts["tritonserver_argv"] if a.startswith("--model-repository=")]
@@ -118,7 +118,7 @@ def test_the_endpoint_target_attaches_to_a_running_nim(tmp_path, work_dir):
                                               "RIVA__HOST": running.grpc_uri,
                                               "RIVA__NIM_HTTP": running.base_url.removeprefix("http://")})
         result = run.pytest("-m", "smoke", "-rs")
-        assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+        assert result.returncode == 0, Run.why(result)
         stages = [s["name"] for s in run.state_of("040")["facts"]["readiness"]]
         assert stages == ["http live", "http ready", "grpc health serving", "model listed"], stages
         assert run.state_of("050")["figures"]["http.wer"]["value"] <= 0.25

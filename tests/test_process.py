@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import types
 
 import pytest
 import testinfra
@@ -42,6 +43,23 @@ def test_child_waits_for_its_line_reads_proc_and_stops_with_its_group(tmp_path):
     assert child.returncode() is not None
     assert [p for p in family if procfs.alive(p)] == [], "the group outlived stop()"
     assert procfs.stat(child.pid) is None and procfs.cmdline(child.pid) == [] and procfs.environ(child.pid) == {}
+
+
+def test_a_tritonserver_gone_between_listing_and_reading_is_skipped(tmp_path):
+    """Another deployment's tritonserver may exit after `ps` listed it: the scan skips it, it does not fail."""
+    gone = Child([sys.executable, "-c", SLEEPER, "--http-port=8125"], tmp_path / "g.log")
+    with gone.start(ready="up", timeout=20):
+        pass
+    live = Child([sys.executable, "-c", SLEEPER, "--http-port=8125"], tmp_path / "l.log")
+    with live.start(ready="up", timeout=20):
+        real = testinfra.get_host("local://")
+
+        class Listing:  # the listing as `ps` gave it a moment earlier: the gone pid first
+            def filter(self, **_):
+                return [types.SimpleNamespace(pid=gone.pid), types.SimpleNamespace(pid=live.pid)]
+
+        host = types.SimpleNamespace(run=real.run, process=Listing())
+        assert shim.tritonservers_serving(host, 8125) == [live.pid]
 
 
 def test_a_child_that_exits_or_stays_silent_is_named(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -58,6 +59,15 @@ class Run:
         cmd = [sys.executable, "-m", "pytest", "suites/", "-p", "no:cacheprovider", *args]
         return subprocess.run(cmd, cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout)
 
+    @staticmethod
+    def why(result: subprocess.CompletedProcess, limit: int = 6000) -> str:
+        """What a failed run says: its FAILURES and ERRORS sections first (a long skip summary pushes them out of a
+        plain tail), then the output's last lines and stderr's."""
+        out = result.stdout
+        found = re.search(r"^=+ (FAILURES|ERRORS) =+$.*?(?=^=+ short test summary)", out, re.M | re.S)
+        head = found.group(0)[-limit:] if found else ""
+        return f"{head}\n...\n{out[-2000:]}\n{result.stderr[-1500:]}"
+
     def state_of(self, phase: str) -> dict:
         return json.loads((self.state / f"{phase}.json").read_text())
 
@@ -75,7 +85,7 @@ class Run:
 def test_the_fix_smoke_passes_through_the_shim(tmp_path, work_dir):
     run = Run(tmp_path, work_dir, shared_store=False)  # the README's run: no bucket, an embedded S3 server
     result = run.pytest("-m", "smoke")
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert result.returncode == 0, run.why(result)
     for phase in ("010", "030", "040", "050"):
         assert run.state_of(phase)["status"] == "passed"
     argv = run.state_of("040")["facts"]["tritonserver_argv"]
@@ -188,7 +198,7 @@ def test_endpoint_target_attaches_and_skips_what_it_cannot_see(tmp_path, work_di
                         "RIVA__TRITON_METRICS_PORT": str(riva.metrics_port)})
         result = run.pytest("-m", "smoke", "-rs")
         out = result.stdout
-        assert result.returncode == 0, out[-4000:]
+        assert result.returncode == 0, run.why(result)
         assert "target endpoint" in out and "model repository is not visible from here" in out
         assert "the launcher was not started by this run" in out
         assert run.state_of("050")["status"] == "passed"
@@ -239,7 +249,7 @@ class StaticMetrics:
 def test_load_phase_runs_locust_and_its_statistics_add_up(tmp_path, work_dir):
     run = Run(tmp_path, work_dir, {"RIVA__LOAD_SECONDS": "6", "RIVA__CORPUS": str(short_corpus(tmp_path))})
     result = run.pytest("-m", "load")
-    assert result.returncode == 0, result.stdout[-4000:]
+    assert result.returncode == 0, Run.why(result)
     state = run.state_of("080")
     assert state["status"] == "passed" and state["figures"]["load.stream.requests"]["value"] >= 4
     assert (run.reports / "load-suite_stats.csv").is_file() and run.leftovers() == []
@@ -248,7 +258,7 @@ def test_load_phase_runs_locust_and_its_statistics_add_up(tmp_path, work_dir):
 def test_dry_run_plans_the_load_run_and_runs_nothing(tmp_path, work_dir):
     run = Run(tmp_path, work_dir)
     result = run.pytest("-m", "load", "--dry-run")
-    assert result.returncode == 0, result.stdout[-3000:]
+    assert result.returncode == 0, Run.why(result)
     assert "-m locust -f" in result.stdout and "RivaStreamingUser" in result.stdout
     assert not list(run.reports.glob("load-suite*")) and run.leftovers() == []
 
@@ -274,7 +284,7 @@ def test_production_gate_passes_on_riva_lite(tmp_path, work_dir):
     run = Run(tmp_path, work_dir, {"RIVA__STREAM_UTTERANCES": "2", "RIVA__CORPUS": str(short_corpus(tmp_path)),
                                    "RIVA__REPORT_NAME": "production"})
     result = run.pytest("-m", "production and not gateway")
-    assert result.returncode == 0, result.stdout[-6000:]
+    assert result.returncode == 0, Run.why(result)
     figures = run.state_of("060")["figures"]
     assert figures["corpus.wer"]["value"] <= 0.25 and figures["latency.final"]["n"] >= 2
     assert set(run.state_of("060")["facts"]["bad_input"]) >= {"unknown language", "empty audio"}
