@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from rivaverify import releases
+
 
 class DriverMinimum(NamedTuple):
-    kind: str  # "riva-speech" or "nim"
-    version: str  # the image tag's release, x.y.z
+    kind: str  # a releases kind: releases.ASR_NIM (no riva-speech or Speech NIM row is sourced yet)
+    version: str  # the release, x.y.z
     min_major: int  # driver branch: 535 means 535.* or later
     source: str
 
@@ -21,42 +23,23 @@ class DriverMinimum(NamedTuple):
 NIM_MATRIX = "https://docs.nvidia.com/nim/riva/asr/{}/support-matrix.html"
 # Riva ASR NIM support matrices, Software: "NVIDIA Driver >= 535" (Linux; no branch list or forward-compat note).
 NIM_RELEASES = ("1.3.1", "1.3.2", "1.5.0", "1.6.0")
-DRIVER_MINIMUMS = tuple(DriverMinimum("nim", v, 535, NIM_MATRIX.format(v)) for v in NIM_RELEASES)
-
-TAG = re.compile(r":(\d+\.\d+\.\d+)(?:[-.+].*)?$")
-
-
-def image_release(image: str | None) -> tuple[str, str] | None:
-    """(kind, x.y.z) of a Riva image reference, or None when it is not one whose release can be read from its tag.
-    nvcr.io/nvidia/riva/riva-speech:2.19.0 -> riva-speech; nvcr.io/nim/nvidia/<model>:1.3.0 -> nim."""
-    if not image or "@" in image:
-        return None
-    m = TAG.search(image)
-    if not m:
-        return None
-    repo = image[: m.start()]
-    if repo.rsplit("/", 1)[-1] == "riva-speech":
-        return "riva-speech", m.group(1)
-    if "/nim/" in f"/{repo}/":
-        return "nim", m.group(1)
-    return None
+DRIVER_MINIMUMS = tuple(DriverMinimum(releases.ASR_NIM, v, 535, NIM_MATRIX.format(v)) for v in NIM_RELEASES)
 
 
 def is_nim(image: str | None) -> bool:
-    """Whether the image is a Riva ASR NIM (nvcr.io/nim/...:x.y.z)."""
-    return (image_release(image) or ("",))[0] == "nim"
+    """Whether the image is a NIM (nvcr.io/nim/...), whatever its tag."""
+    return releases.family(image) == "nim"
 
 
-def driver_minimum(image: str | None) -> tuple[DriverMinimum | None, str]:
-    """The sourced minimum for this image, or None with the reason the driver check skips."""
-    release = image_release(image)
-    if release is None:
-        return None, (f"image {image or '(none)'} has no Riva release in its tag (riva-speech:x.y.z or "
-                      "nvcr.io/nim/...:x.y.z)")
+def driver_minimum(release: releases.Release) -> tuple[DriverMinimum | None, str]:
+    """The sourced minimum for this release (a target's: RIVA__NIM_RELEASE where set, else the image's tag), or
+    None with the reason the driver check skips."""
+    if not release.kind:
+        return None, f"the Riva release is {release}"
     for row in DRIVER_MINIMUMS:
-        if (row.kind, row.version) == release:
+        if (row.kind, row.version) == (release.kind, release.version):
             return row, ""
-    return None, (f"no sourced minimum driver for {release[0]} {release[1]} "
+    return None, (f"no sourced minimum driver for {release} "
                   "(rivaverify/gpu_requirements.py lists the releases whose support matrix states one)")
 
 

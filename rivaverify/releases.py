@@ -72,6 +72,16 @@ def split(image: str) -> tuple[str, str]:
     return (repo, tag) if sep and "/" not in tag else (image.partition("@")[0], "")
 
 
+def family(image: str | None) -> str | None:
+    """riva-speech or nim from an image's name alone (any tag, `:latest` included), else None."""
+    if not image:
+        return None
+    repo = split(image)[0]
+    if repo.rsplit("/", 1)[-1] == "riva-speech":
+        return "riva-speech"
+    return "nim" if "/nim/" in f"/{repo}/" else None
+
+
 def of_image(image: str | None, declared: str | None = None) -> Release:
     """The release of a Riva image: RIVA__NIM_RELEASE (`declared`) for a NIM, else its tag."""
     if not image:

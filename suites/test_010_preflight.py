@@ -160,14 +160,16 @@ def test_gpu_driver_and_memory(gpu_list, thresholds, record_fact):
 
 
 @pytest.mark.gpu
-def test_gpu_driver_minimum(gpu_list, settings, record_fact):
-    row, reason = gpu_requirements.driver_minimum(settings.image)
+def test_gpu_driver_minimum(gpu_list, settings, target, record_fact):
+    release = target.release
+    row, reason = gpu_requirements.driver_minimum(release)
     if row is None:
         pytest.skip(reason)
-    record_fact("driver_minimum", {"image": settings.image, "min_branch": row.min_major, "source": row.source})
+    record_fact("driver_minimum", {"image": settings.image, "release": str(release), "min_branch": row.min_major,
+                                   "source": row.source})
     old = preflight.old_drivers(gpu_list, row.min_major)
     assert not old, (
-        f"{row.kind} {row.version} needs NVIDIA driver {row.min_major} or later ({row.source}); found "
+        f"{release} needs NVIDIA driver {row.min_major} or later ({row.source}); found "
         + ", ".join(f"GPU {g['index']} {g['name']} driver {g['driver_version']}" for g in old)
         + ": upgrade the driver or use an image this driver supports")
 

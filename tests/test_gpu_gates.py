@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import pytest
 
-from rivaverify import gpu_requirements, preflight
+from rivaverify import gpu_requirements, preflight, releases
 
 H100_NOUNITS = "0, NVIDIA H100 80GB HBM3, 550.54.15, 81559, 9.0\n1, NVIDIA H100 80GB HBM3, 550.54.15, 81559, 9.0\n"
 A800_CSV = """name, memory.total [MiB], memory.free [MiB]
@@ -89,28 +89,38 @@ def test_mig_slices_are_the_usable_memory():
     assert preflight.parse_mig_devices("GPU 0: Tesla T4 (UUID: GPU-x)\n") == []
 
 
-@pytest.mark.parametrize("image, release", [
-    ("nvcr.io/nvidia/riva/riva-speech:2.19.0", ("riva-speech", "2.19.0")),
-    ("nvcr.io/nvidia/riva/riva-speech:2.15.1-l4t-aarch64", ("riva-speech", "2.15.1")),
-    ("nvcr.io/nim/nvidia/parakeet-0-6b-ctc-en-us:1.3.1", ("nim", "1.3.1")),
-    ("nvcr.io/nim/nvidia/riva-asr:1.6.0", ("nim", "1.6.0")),
-    ("nvcr.io/nvidia/riva/riva-speech:latest", None),
-    ("riva-lite:dev", None),
-    (None, None),
+@pytest.mark.parametrize("image, family, release", [
+    ("nvcr.io/nvidia/riva/riva-speech:2.19.0", "riva-speech", "riva-speech 2.19.0"),
+    ("nvcr.io/nvidia/riva/riva-speech:2.15.1-l4t-aarch64", "riva-speech", "riva-speech 2.15.1"),
+    ("nvcr.io/nim/nvidia/parakeet-0-6b-ctc-en-us:1.3.1", "nim", "Riva ASR NIM 1.3.1"),
+    ("nvcr.io/nim/nvidia/riva-asr:1.6.0", "nim", "Riva ASR NIM 1.6.0"),
+    ("nvcr.io/nim/nvidia/parakeet-1-1b-rnnt-multilingual:latest", "nim", None),
+    ("nvcr.io/nvidia/riva/riva-speech:latest", "riva-speech", None),
+    ("riva-lite:dev", None, None),
+    (None, None, None),
 ])
-def test_release_from_the_image_tag(image, release):
-    assert gpu_requirements.image_release(image) == release
+def test_family_and_release_from_the_image(image, family, release):
+    """The family from the name alone (a NIM's docs run `:latest`); the release from the tag (one parser)."""
+    assert releases.family(image) == family and gpu_requirements.is_nim(image) == (family == "nim")
+    got = releases.of_image(image)
+    assert (str(got) if got.kind else None) == release
 
 
 def test_driver_table_rows_and_unknown_releases():
-    row, reason = gpu_requirements.driver_minimum("nvcr.io/nim/nvidia/parakeet-0-6b-ctc-en-us:1.3.1")
+    row, reason = gpu_requirements.driver_minimum(releases.of_image("nvcr.io/nim/nvidia/parakeet-0-6b-ctc-en-us:1.3.1"))
     assert row is not None and reason == ""
     assert (row.min_major, row.source) == (535, "https://docs.nvidia.com/nim/riva/asr/1.3.1/support-matrix.html")
     for image in ("nvcr.io/nvidia/riva/riva-speech:2.19.0", "nvcr.io/nim/nvidia/riva-asr:1.4.0"):
-        row, reason = gpu_requirements.driver_minimum(image)
+        row, reason = gpu_requirements.driver_minimum(releases.of_image(image))
         assert row is None and "no sourced minimum driver" in reason
-    row, reason = gpu_requirements.driver_minimum("riva-lite:dev")
-    assert row is None and "no Riva release in its tag" in reason
+    row, reason = gpu_requirements.driver_minimum(releases.of_image("riva-lite:dev"))
+    assert row is None and "names no x.y.z release" in reason
+    # RIVA__NIM_RELEASE names the release where the tag does not: the NIM's row applies, not the tag's
+    declared = releases.of_image("nvcr.io/nim/nvidia/parakeet-0-6b-ctc-en-us:latest", "1.6.0")
+    row, reason = gpu_requirements.driver_minimum(declared)
+    assert row is not None and row.version == "1.6.0"
+    row, reason = gpu_requirements.driver_minimum(releases.of_image("nvcr.io/nim/nvidia/x:1.4.0", "1.3.2"))
+    assert row is not None and row.version == "1.3.2"
     assert all(r.source.startswith("https://docs.nvidia.com/") for r in gpu_requirements.DRIVER_MINIMUMS)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rivaverify.gpu_requirements import image_release
+from rivaverify import releases
 from rivaverify.kube import riva
 from rivaverify.kube.checks_pod import Index
 from rivaverify.kube.findings import ADVICE, Finding
@@ -32,8 +32,8 @@ def shim(w: Workload, c: dict[str, Any], kind: str, idx: Index) -> list[Finding]
         return [_f(w, f"{cp}.args", "tritonserver --model-repository=<repository>", riva.argv(c),
                    "tritonserver started without a repository exits at once",
                    "add --model-repository=/data/models to args")]
-    release = image_release(c.get("image"))
-    version = tuple(int(x) for x in release[1].split(".")[:2]) if release else None
+    release = releases.of_image(c.get("image"))
+    version = tuple(int(x) for x in release.version.split(".")[:2]) if release.kind == releases.RIVA_SPEECH else None
     if version is not None and not BUGGY[0] <= version <= BUGGY[1]:
         return []  # a riva-speech release whose start-riva passes the repository on
     level = {} if version else {"level": ADVICE}  # an image whose release cannot be read from its tag

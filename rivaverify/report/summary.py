@@ -7,7 +7,7 @@ import fnmatch
 from datetime import datetime
 from typing import Any
 
-from rivaverify.gpu_requirements import image_release
+from rivaverify import releases
 from rivaverify.report.figures import KEY_FIGURES
 
 # what was verified
@@ -94,9 +94,8 @@ def fmt(value: float | None, unit: str = "", percent: bool = False) -> str:
 
 
 def image_kind(image: str | None) -> str | None:
-    """riva-speech or nim for an NVIDIA image whose tag names its release, else None."""
-    release = image_release(image)
-    return release[0] if release else None
+    """riva-speech or nim for an NVIDIA image, from its name, else None."""
+    return releases.family(image)
 
 
 def image_digest(image: str) -> str:
