@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from rivaverify import shim
 from rivaverify.readiness import wait_until
-from rivaverify.runtime.container import SHIM_MOUNT
+from rivaverify.runtime import container
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.heavy]  # a docker build: CI's heavy lane
 LISTENING = "Riva Conversational AI Server listening on"  # riva_server's line (rivalite.glog.LISTENING)
@@ -60,11 +60,13 @@ def test_the_serve_image_verifies_riva_lite_and_stops_on_sigterm(serve_image, ri
     t0 = time.monotonic()
     docker("network", "create", network)
     try:
-        # riva-lite as NVIDIA's quick start runs Riva (rivaverify.runtime.container.quickstart), named riva there
-        docker("run", "-d", "--init", "--name", riva, "--network", network, "--network-alias", "riva",
-               "--shm-size", "1g", "-v", f"{rivalite_models.parent}:/data", "-v", f"{shim_dir}:{SHIM_MOUNT}:ro",
-               "-e", f"PATH={SHIM_MOUNT}/bin:{image_path}", "-e", "RIVA_MODEL_REPO=/data/models", riva_lite_image,
-               "start-riva", "--riva-uri=0.0.0.0:50051", "--asr_service=true")
+        # riva-lite as NVIDIA's quick start runs Riva (the docker target's own line), named riva on the network
+        spec = container.quickstart(riva_lite_image, rivalite_models, shim_dir, tmp_path / "riva.log", {}, gpus="none",
+                                    run_label=run)
+        spec.ulimits.pop("memlock")  # an engine without CAP_SYS_RESOURCE refuses it; the docker target drops it too
+        argv = [a.replace("$IMAGE_PATH", image_path) for a in container.docker_run_argv(spec)]
+        argv[argv.index("--name") + 1] = riva
+        docker(*argv[1:3], "--network", network, "--network-alias", "riva", *argv[3:])
         wait_until(lambda: LISTENING in logs(riva), 120, f"riva-lite's {LISTENING!r}", interval_s=0.5)
         riva_ready = time.monotonic() - t0
 
