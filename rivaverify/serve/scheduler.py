@@ -58,6 +58,15 @@ class Scheduler:
             self._stop.wait(max(0.0, self.interval_s - (time.monotonic() - t0)))
 
     def stop(self, timeout: float = 1.0) -> None:
+        """Ends the wait for the next run at once; a run in progress finishes (up to `timeout`), none starts."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._thread is None or not self._thread.is_alive()
