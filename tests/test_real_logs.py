@@ -16,7 +16,7 @@ LOGS = ROOT / "tests" / "data" / "real-logs"
 SOURCE = re.compile(r"https://\S+|code index id \d+")
 
 # Signatures whose wording is sourced (docs, Triton's code, RIVA-FACTS) but no published log line was found yet.
-NO_REAL_LOG_YET = {"frames-mismatch", "ngc-auth", "health-check-failed", "deadline-exceeded", "s3-server-error"}
+NO_REAL_LOG_YET = {"health-check-failed"}
 
 
 def rows() -> list[dict[str, str]]:
