@@ -142,10 +142,12 @@ STARTUP = (
         GH + "NVIDIA/k8s-nim-operator internal/controller/nimcache_controller.go (the operator's own messages); "
         "a NIMCache job's log (" + GH + "NVIDIA/k8s-nim-operator/issues/407)",
         "no profiles are selected for caching"),
-    sig("ngc-auth", r"Authentication Error|\b401 Unauthorized|\b403 Forbidden",
-        "NGC refused the model download: no valid NGC_API_KEY in the container.",
-        "NGC refused the model download: NGC_API_KEY must be in the container's environment, a valid key with "
-        "access to the model: for the suite set RIVA__NGC_API_KEY (or NGC_API_KEY), which it passes in; by hand "
-        "`docker run -e NGC_API_KEY` (`docker login nvcr.io` covers the image, not the model)",
-        GH + "NVIDIA/NemoClaw/issues/3333", "model manifest download returns Authentication Error"),
+    sig("ngc-auth", r"Authentication Error|\b401 Unauthorized|\b403 Forbidden",  # any case: NGC's CLI says FORBIDDEN
+        "NGC refused a download: no valid API key (a NIM's NGC_API_KEY, or the NGC CLI's that riva_init.sh uses).",
+        "NGC refused the download: a NIM needs NGC_API_KEY in the container's environment, a valid key with access to "
+        "the model: for the suite set RIVA__NGC_API_KEY (or NGC_API_KEY), which it passes in; by hand `docker run -e "
+        "NGC_API_KEY` (`docker login nvcr.io` covers the image, not the model). The NGC CLI (riva_init.sh, quick-start "
+        "downloads) needs `ngc config set` with an nvapi- key (a guest gets `403 FORBIDDEN ... not Guest accessible`)",
+        GH + "NVIDIA/NemoClaw/issues/3333; the NGC CLI's refusal of a guest (a user's notes, code index id 8893751162)",
+        "Client Error: 403 Response: 403 FORBIDDEN, ProblemDetail [type= 'urn: kaizen :problem-details: forbidden'"),
 )
