@@ -38,7 +38,8 @@ RUNTIME = (
         "riva_start.sh gave up: the server never answered SERVING within its retries.",
         "riva_start.sh waited 30 x 10 s and the server never reached SERVING: read the container's log "
         "(`docker logs riva-speech`, or `rivaverify diagnose --container riva-speech`) for why it did not load",
-        QUICKSTART + " `block_until_server_alive` (code index id 19676539935)", "Health ready check failed."),
+        QUICKSTART + " `block_until_server_alive`, its own echo, the same in the 2021 script and a 2.17 one (code "
+        "index ids 19676539935, 52277898669); no published run reaching it found", "Health ready check failed."),
     sig("port-in-use", r"already in use|failed to (?:start|bind)[^|]*port",
         "A port the server needs is taken by another process.",
         "a port is taken: `ss -ltnp` shows by whom; stop it or set RIVA__HOST / RIVA__TRITON_*_PORT",
