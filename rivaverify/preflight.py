@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rivaverify.gpu_requirements import driver_major
-from rivaverify.procfs import parse_cmdline
+from rivaverify.procfs import parse_cmdline, read_on
 
 GIB = 1024**3
 
@@ -73,7 +73,7 @@ RIVA_SERVERS = ("riva_server", "tritonserver", "docker-proxy")
 def owner_argv(host: Any, owner: str) -> list[str]:
     """The command line of a port owner (as port_owner names it), read on `host` ([] when unknown)."""
     m = re.search(r"\(pid (\d+)\)", owner)
-    return parse_cmdline(host.file(f"/proc/{m.group(1)}/cmdline").content) if m else []
+    return parse_cmdline(read_on(host, int(m.group(1)), "cmdline")) if m else []
 
 
 def is_riva_process(owner: str, argv: list[str]) -> bool:
@@ -228,10 +228,7 @@ def process_rss_mb(host: Any, pids: list[int]) -> float:
     """Resident memory of these processes together, MiB (a process that is gone counts 0)."""
     total_kib = 0
     for pid in pids:
-        f = host.file(f"/proc/{pid}/status")
-        if not f.exists:
-            continue
-        for line in f.content_string.splitlines():
+        for line in read_on(host, pid, "status").decode(errors="replace").splitlines():
             if line.startswith("VmRSS:"):
                 total_kib += int(line.split()[1])
     return total_kib / 1024
@@ -249,10 +246,8 @@ def parse_limits(text: str) -> dict[str, tuple[int | None, int | None]]:
 
 def open_files_limit(host: Any, pid: int) -> tuple[int | None, int | None] | None:
     """(soft, hard) `Max open files` of a process, None when its limits cannot be read."""
-    f = host.file(f"/proc/{pid}/limits")
-    if not f.exists:
-        return None
-    return parse_limits(f.content_string).get("Max open files")
+    text = read_on(host, pid, "limits").decode(errors="replace")
+    return parse_limits(text).get("Max open files") if text else None
 
 
 def visible_gpus(exec_result: Any) -> tuple[list[dict[str, Any]] | None, str]:

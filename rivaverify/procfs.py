@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,13 @@ def parse_cmdline(raw: bytes) -> list[str]:
     if raw.endswith(b"\0"):
         raw = raw[:-1]
     return [os.fsdecode(part) for part in raw.split(b"\0")]
+
+
+def read_on(host: Any, pid: int, name: str) -> bytes:
+    """/proc/PID/NAME through a testinfra host (local://, ssh://, docker://); b"" for a process that is gone or
+    unreadable, so one that exits between a listing and this read is no error."""
+    out = host.run("cat -- /proc/%s/%s", str(pid), name)
+    return out.stdout_bytes if out.rc == 0 else b""
 
 
 def cmdline(pid: int) -> list[str]:

@@ -14,7 +14,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from rivaverify.procfs import parse_cmdline
+from rivaverify.procfs import parse_cmdline, read_on
 
 SHIM_NAME = "tritonserver"
 REPO_OPTIONS = ("--model-repository", "--model-store")
@@ -129,15 +129,15 @@ def model_repository_values(argv: list[str]) -> list[str]:
 # the tritonserver it finds there, the tritonserver processes and their effective argv.
 
 def tritonserver_argv(host: Any, pid: int) -> list[str]:
-    """tritonserver's effective argv, read from /proc/<pid>/cmdline on `host`."""
-    return parse_cmdline(host.file(f"/proc/{pid}/cmdline").content)
+    """tritonserver's effective argv, read from /proc/<pid>/cmdline on `host` ([] when it is gone)."""
+    return parse_cmdline(read_on(host, pid, "cmdline"))
 
 
 def launcher_path(host: Any, launcher_pid: int | None, launch_env: dict[str, str]) -> tuple[str, str]:
     """The launcher's PATH and where it was read: /proc/<pid>/environ while it runs, else what it was started
     with."""
     if launcher_pid is not None:
-        for entry in host.file(f"/proc/{launcher_pid}/environ").content.split(b"\0"):
+        for entry in read_on(host, launcher_pid, "environ").split(b"\0"):
             if entry.startswith(b"PATH="):
                 return entry[5:].decode(), f"/proc/{launcher_pid}/environ"
     return launch_env.get("PATH", ""), "the launch environment (launcher not running)"
@@ -158,8 +158,7 @@ def tritonservers_serving(host: Any, http_port: int) -> list[int]:
     """tritonserver processes on `host` serving `http_port` (one host may run several; 8000 when not given)."""
     found = []
     for proc in host.process.filter(comm="tritonserver"):
-        read = host.run("cat -- /proc/%s/cmdline", str(proc.pid))
-        argv = parse_cmdline(read.stdout_bytes) if read.rc == 0 else []
+        argv = tritonserver_argv(host, proc.pid)
         if not argv:  # it exited (or is a zombie) between the listing and the read: it serves nothing
             continue
         ports = [a.split("=", 1)[1] for a in argv if a.startswith("--http-port=")]

@@ -9,7 +9,7 @@ import types
 import pytest
 import testinfra
 
-from rivaverify import baseline, procfs, shim
+from rivaverify import baseline, preflight, procfs, shim
 from rivaverify.process import Child, Exited, NotReady
 from rivaverify.readiness import WaitTimeout, wait_until
 
@@ -60,6 +60,10 @@ def test_a_tritonserver_gone_between_listing_and_reading_is_skipped(tmp_path):
 
         host = types.SimpleNamespace(run=real.run, process=Listing())
         assert shim.tritonservers_serving(host, 8125) == [live.pid]
+        # and every /proc read through a host answers empty for it, as procfs does here
+        assert shim.tritonserver_argv(real, gone.pid) == [] and preflight.open_files_limit(real, gone.pid) is None
+        assert preflight.owner_argv(real, f"tritonserver (pid {gone.pid})") == []
+        assert preflight.process_rss_mb(real, [gone.pid]) == 0 < preflight.process_rss_mb(real, [live.pid])
 
 
 def test_a_child_that_exits_or_stays_silent_is_named(tmp_path):
