@@ -81,3 +81,11 @@ def test_lines_that_must_not_alarm():
     report = scan(io.BytesIO(text), "clean start")
     assert report.failures == [], [(f.signature, f.line) for f in report.failures]
     assert [f.signature for f in report.warnings] == ["no-offline-models"]
+
+
+def test_a_client_that_saw_a_request_fail_has_failed():
+    """A request error is a warning in a server's log (it answered a bad request) and a failure in a client's output:
+    grpc's traceback and boto3's error (the suite's staging) are read as a client's."""
+    for name in ("grpc-speech-streaming-deadline-exceeded.log", "s3-boto3-putobject-internalerror.log"):
+        report = scan(open(LOGS / name, "rb"), name)
+        assert "client" in report.kinds and exit_code(report) == 1, (name, report.kinds, report.findings)

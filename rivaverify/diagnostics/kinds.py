@@ -16,9 +16,9 @@ KINDS: dict[str, tuple[str, tuple[bytes, ...]]] = {
     "nim": ("a Riva ASR / Speech NIM container", (
         b"info:inference:", b"http_api.py", b"nim_sdk", b"nimprofileidnotfound", b"riva_http_server",
         b"info:uvicorn", b"matched profile_id", b"riva grpc server is ready")),
-    "client": ("NVIDIA's clients' output (python-clients, riva_asr_client)", (
+    "client": ("a client's output (NVIDIA's python-clients, riva_asr_client; boto3's, as the suite stages)", (
         b"grpc._channel", b"_inactiverpcerror", b"rpc failed:", b"riva_asr_client", b"statuscode.",
-        b"riva_streaming_asr_client", b"transcribe_file")),
+        b"riva_streaming_asr_client", b"transcribe_file", b"botocore.exceptions", b") when calling the ")),
     "docker": ("the Docker engine's or the NVIDIA Container Toolkit's answer", (
         b"error response from daemon", b"nvidia-container-cli")),
     "triton-table": ("a Triton model status table", (b"| ready", b"| unavailable")),

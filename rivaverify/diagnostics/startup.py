@@ -122,7 +122,8 @@ STARTUP = (
         "The pipeline was built with a --ms_per_timestep that does not match the acoustic model.",
         "the pipeline was built with a --ms_per_timestep that does not match the acoustic model (40 for Conformer, "
         "80 for Parakeet/FastConformer): riva-build again with the model's value, then riva-deploy",
-        "RIVA-FACTS (operators' signatures)", "Frames expected 51 got 101"),
+        "RIVA-FACTS (operators' signatures); a Riva 2.19 deployment's notes (code index id 14850434466)",
+        "Frames expected 51 got 101"),
     sig("nim-profile-not-found", r"NIMProfileIDNotFound|Could not match a profile in manifest",
         "NIM_TAGS_SELECTOR (or NIM_MODEL_PROFILE) matches no profile of this NIM for this GPU.",
         "NIM_TAGS_SELECTOR matches no profile of this NIM for this GPU: list them (`docker run --rm -e "
