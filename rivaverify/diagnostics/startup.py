@@ -143,6 +143,16 @@ STARTUP = (
         GH + "NVIDIA/k8s-nim-operator internal/controller/nimcache_controller.go (the operator's own messages); "
         "a NIMCache job's log (" + GH + "NVIDIA/k8s-nim-operator/issues/407)",
         "no profiles are selected for caching"),
+    sig("ngc-region-refused", r"\b451 Unavailable For Legal Reasons",
+        "NGC's model API refused the download from this network or region (HTTP 451); the image pulled fine.",
+        "NGC will not serve the model here (HTTP 451, not an image problem: pulling again does not help): fill the "
+        "NIM's cache (/opt/nim/.cache) on a host NGC serves, with the same image and GPU class, and mount it here "
+        "(as NIM's air-gap deployment does), or attach to a hosted endpoint (RIVA__TARGET=endpoint)",
+        GH + "NVIDIA-AI-Blueprints/video-search-and-summarization/issues/1470 (NVIDIA's answer: the NIM container's "
+        "model download from NGC's API returned 451); docs.nvidia.com/nim/large-language-models/latest/deployment/"
+        "air-gap-deployment.html",
+        "HTTP status client error (451 Unavailable For Legal Reasons) for url (https://api.ngc.nvidia.com/v2/org/nim/"
+        "team/nvidia/models/nvidia-nemotron-nano-9b-v2/v1.2.2-ga/files)"),
     sig("ngc-auth", r"Authentication Error|\b401 Unauthorized|\b403 Forbidden",  # any case: NGC's CLI says FORBIDDEN
         "NGC refused a download: no valid API key (a NIM's NGC_API_KEY, or the NGC CLI's that riva_init.sh uses).",
         "NGC refused the download: a NIM needs NGC_API_KEY in the container's environment, a valid key with access to "
