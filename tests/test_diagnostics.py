@@ -205,3 +205,12 @@ def test_docs_signatures_is_generated_from_the_catalogue_and_exact():
 
     assert (ROOT / "docs" / "signatures.md").read_text() == signatures_markdown(), (
         "docs/signatures.md differs from the catalogue: run `rivaverify signatures > docs/signatures.md`")
+
+
+def test_an_image_refused_by_nvcr_is_not_read_as_a_model_download_refused():
+    """nvcr.io's 403 on the image (kubelet, NVIDIA/nvcf#40) names the image's fix only; NGC refusing a model download
+    (no image line) is still ngc-auth, in a phase's log gate as in `diagnose`."""
+    line = "to https://nvcr.io/proxy_auth?scope=repository%3Anvidia%2Fnvcf%2Fnvcf-openbao%3Apull: 403 Forbidden"
+    assert [d.signature for d in diagnose(line, log=True)] == ["image-pull-refused"]
+    assert [d.signature for d in diagnose("model manifest download returns Authentication Error", log=True)] == [
+        "ngc-auth"]

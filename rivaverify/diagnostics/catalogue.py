@@ -73,12 +73,20 @@ def diagnose(text: str, log: bool = False, gpu: bool = False, warnings: bool = F
             if m:
                 out.append(found(sig_, m, line, number, log))
                 break
-    specific = [s for s in SIGNATURES if s.name in {d.signature for d in out} - GENERIC]
-    out = [d for d in out if d.signature not in GENERIC or not any(s.pattern.search(d.line) for s in specific)]
+    names = {d.signature for d in out}
+    out = [d for d in out if not any(yields_to(d.signature, s.name) and s.pattern.search(d.line)
+                                     for s in SIGNATURES if s.name in names)]
     return sorted(out, key=lambda d: d.signature in LAST)  # the cause first, "read the lines above" after
 
 
 GENERIC = {"model-load-failed", "critical-log-line"}  # not listed for a line where a specific signature matched
+# A signature not listed for a line where a narrower one matched: nvcr.io refusing an image also says 403 Forbidden.
+YIELDS = {"ngc-auth": {"image-pull-refused"}}
+
+
+def yields_to(name: str, other: str) -> bool:
+    """Whether signature `name` is left out for a line where `other` also matched."""
+    return (name in GENERIC and other not in GENERIC) or other in YIELDS.get(name, set())
 LAST = GENERIC | {"process-exited", "triton-died-before-ready"}  # effects: listed after their causes
 
 

@@ -19,8 +19,9 @@ KINDS: dict[str, tuple[str, tuple[bytes, ...]]] = {
     "client": ("a client's output (NVIDIA's python-clients, riva_asr_client; boto3's, as the suite stages)", (
         b"grpc._channel", b"_inactiverpcerror", b"rpc failed:", b"riva_asr_client", b"statuscode.",
         b"riva_streaming_asr_client", b"transcribe_file", b"botocore.exceptions", b") when calling the ")),
-    "docker": ("the Docker engine's or the NVIDIA Container Toolkit's answer", (
-        b"error response from daemon", b"nvidia-container-cli")),
+    "docker": ("a container engine's answer (Docker, Podman, the kubelet) or the NVIDIA Container Toolkit's", (
+        b"error response from daemon", b"nvidia-container-cli", b"initializing source docker://",
+        b"failed to pull image", b"errimagepull")),
     "triton-table": ("a Triton model status table", (b"| ready", b"| unavailable")),
 }
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from rivaverify.diagnostics import SIGNATURES
-from rivaverify.diagnostics.catalogue import FAIL, GENERIC, SKIP, WARN, Signature, needles
+from rivaverify.diagnostics.catalogue import FAIL, SKIP, WARN, Signature, needles, yields_to
 from rivaverify.diagnostics.kinds import KINDS, MILESTONES, MODEL_ROW, RIVA_LITE
 
 BLOCK = 8 * 1024 * 1024
@@ -174,7 +174,9 @@ def scan(stream: BinaryIO, source: str, gpu: bool | None = None) -> Report:
     if carry:
         scanner.block(carry + b"\n")
     report.lines = scanner.line_base
-    specific = {f.line_no for f in report.findings if f.signature not in GENERIC}
-    report.findings = sorted((f for f in report.findings if f.signature not in GENERIC or f.line_no not in specific),
+    at: dict[int, set[str]] = {}  # line -> the signatures found first there
+    for f in report.findings:
+        at.setdefault(f.line_no, set()).add(f.signature)
+    report.findings = sorted((f for f in report.findings if not any(yields_to(f.signature, o) for o in at[f.line_no])),
                              key=lambda f: f.line_no)
     return report

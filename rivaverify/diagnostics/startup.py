@@ -143,6 +143,27 @@ STARTUP = (
         GH + "NVIDIA/k8s-nim-operator internal/controller/nimcache_controller.go (the operator's own messages); "
         "a NIMCache job's log (" + GH + "NVIDIA/k8s-nim-operator/issues/407)",
         "no profiles are selected for caching"),
+    sig("image-pull-refused",
+        r'"code": ?"DENIED"|registry 402 \(Payment Required\)|proxy_auth\?\S*: 403 Forbidden|ErrImagePull'
+        r"|ImagePullBackOff",
+        "The registry (nvcr.io) refused the image: no login, a name or tag it does not have, or an account without "
+        "access to it (402 Payment Required: not entitled).",
+        "the image itself was refused (not the model): `docker login nvcr.io -u '$oauthtoken'` with an NGC API key "
+        "whose org can see the image, check the name and tag in NGC's catalog (a NIM is published under one exact "
+        "name), and on Kubernetes give the pod an imagePullSecret (docker-registry, server nvcr.io) in its namespace",
+        GH + "dusty-nv/jetson-inference/issues/1939 (Docker's `denied`); " + GH + "NVIDIA-AI-Blueprints/"
+        "3d-guided-genai-rtx/issues/6 (a NIM image, 402); " + GH + "NVIDIA/nvcf/issues/40 (kubelet, 403 on "
+        "nvcr.io/proxy_auth); ImagePullBackOff: Kubernetes' image pull reason",
+        'Error response from daemon: Head "https://nvcr.io/v2/nvidia/jetson-inference/manifests/latest": denied: '
+        '{"errors": [{"code": "DENIED", "message": "Access Denied"}]}'),
+    sig("nim-download-failed", r"errors fetching files",
+        "A NIM could not download its model files (nim_sdk's hub): the lines after it say why.",
+        "the NIM's model download failed: the lines after `errors fetching files` give the HTTP status (401/403: "
+        "NGC_API_KEY; 451: NGC does not serve this region); check the container reaches api.ngc.nvidia.com (a proxy: "
+        "HTTPS_PROXY) and that the cache (/opt/nim/.cache) is writable and has room",
+        GH + "Clarifai/clarifai-python/pull/444 (an LLM NIM's log: the same nim_sdk download)",
+        "[11-19 13:21:06.914 ERROR  nim_sdk::hub::repo  rust/nim-sdk/src/hub/repo.rs:117] One or more errors fetching "
+        "files:"),
     sig("ngc-region-refused", r"\b451 Unavailable For Legal Reasons",
         "NGC's model API refused the download from this network or region (HTTP 451); the image pulled fine.",
         "NGC will not serve the model here (HTTP 451, not an image problem: pulling again does not help): fill the "
