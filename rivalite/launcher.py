@@ -68,12 +68,28 @@ def _port(text: str) -> int:
 # Below Linux's ephemeral range (32768-60999): a port picked here is not handed out again by the kernel to
 # the next process that binds port 0 (an embedded S3 server, a client socket) before our server takes it.
 FREE_PORTS = range(20000, 32768)
+# The range to pick from instead (FIRST-LAST): runs in parallel on one host each take their own (the project's
+# tests give each xdist worker one), so two of them never pick the same port before either binds it.
+PORTS_ENV = "RIVALITE_FREE_PORTS"
+
+
+def port_range() -> range:
+    """FREE_PORTS, or the range RIVALITE_FREE_PORTS names."""
+    raw = os.environ.get(PORTS_ENV, "").strip()
+    if not raw:
+        return FREE_PORTS
+    first, _, last = raw.partition("-")
+    if not (first.isdigit() and last.isdigit() and 1024 <= int(first) < int(last) <= 65535):
+        raise RivaLiteError(f"{PORTS_ENV}={raw!r} is not a port range: give FIRST-LAST within 1024-65535, such as "
+                            "20000-23199, or unset it (20000-32767)")
+    return range(int(first), int(last) + 1)
 
 
 def free_port(taken: set[int] | None = None) -> int:
-    """A port nothing listens on now, outside the ephemeral range (and not in `taken`)."""
+    """A port nothing listens on now, from port_range() (outside the ephemeral range), and not in `taken`."""
+    ports = port_range()
     for _ in range(200):
-        port = random.choice(FREE_PORTS)
+        port = random.choice(ports)
         if taken and port in taken:
             continue
         with socket.socket() as s:
@@ -82,7 +98,7 @@ def free_port(taken: set[int] | None = None) -> int:
             except OSError:
                 continue
             return port
-    raise OSError(f"no free port found in {FREE_PORTS.start}-{FREE_PORTS.stop - 1}")
+    raise OSError(f"no free port found in {ports.start}-{ports.stop - 1}")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -92,7 +108,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         epilog="environment: RIVA_MODEL_REPO (default /data/models; only a tritonserver shim on PATH "
         "passes it to tritonserver, as with NVIDIA's start-riva), RIVA_API_KEY (require "
         "'authorization: Bearer KEY'), RIVALITE_TRITON_HOME (where the real tritonserver is laid out), "
-        "RIVALITE_TRITON_READY_TIMEOUT (default of --triton-ready-timeout)",
+        "RIVALITE_TRITON_READY_TIMEOUT (default of --triton-ready-timeout), RIVALITE_FREE_PORTS (FIRST-LAST: where "
+        "ports given as 0 are picked; default 20000-32767)",
     )
     p.add_argument(
         "--riva-uri",

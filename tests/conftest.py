@@ -43,6 +43,20 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
         config.option.dist = "load"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Each xdist worker picks ports from its own slice of riva-lite's free-port range (RIVALITE_FREE_PORTS, which
+    its riva-lite, suite runs and serve inherit): two workers never pick the same port before one of them binds it."""
+    worker = getattr(config, "workerinput", None)
+    if worker is None:
+        return
+    from rivalite.launcher import FREE_PORTS, PORTS_ENV
+
+    index, count = int(worker["workerid"].removeprefix("gw")), int(worker["workercount"])
+    size = len(FREE_PORTS) // count
+    first = FREE_PORTS.start + index * size
+    os.environ[PORTS_ENV] = f"{first}-{first + size - 1}"
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
     """Load balancing test by test, but the docker test files as one scope (xdist's loadgroup, which would do it

@@ -148,3 +148,17 @@ def test_missing_tls_file(empty_repo, tmp_path):
     )
     assert wait_exit(riva, 60) != 0
     assert "cannot read the TLS" in riva.output()
+
+
+def test_free_ports_come_from_the_range_the_environment_names(monkeypatch):
+    """Parallel runs on one host each take their own range (the project's tests: one per xdist worker)."""
+    from rivalite import launcher
+
+    monkeypatch.delenv(launcher.PORTS_ENV, raising=False)
+    assert launcher.port_range() == launcher.FREE_PORTS
+    monkeypatch.setenv(launcher.PORTS_ENV, "21000-21049")
+    assert all(21000 <= launcher.free_port() <= 21049 for _ in range(50))
+    for bad in ("21000", "70000-70010", "21049-21000", "a-b"):
+        monkeypatch.setenv(launcher.PORTS_ENV, bad)
+        with pytest.raises(launcher.RivaLiteError, match="RIVALITE_FREE_PORTS=.* is not a port range"):
+            launcher.free_port()
