@@ -16,7 +16,7 @@ from _pytest.junitxml import xml_key
 
 from plugins.phases import get_tracker, next_steps
 from plugins.settings import get_settings
-from rivaverify import targets
+from rivaverify import releases, targets
 from rivaverify.diagnostics import redact_mapping
 from rivaverify.files import SCHEMA_VERSION, now, write_json_atomic
 from rivaverify.phases import phase_of_path
@@ -143,7 +143,7 @@ def deployed_image(target: targets.Target) -> tuple[str | None, str | None, str 
     with flavor nim); digest from the engine. Other targets run no image of this run's."""
     image = target.settings.image
     if not target.uses_docker or target.settings.dry_run:
-        return image, None, summary.image_kind(image)
+        return image, None, releases.family(image)
     if not image:
         from rivaverify.adapters import rivalite
 
@@ -151,7 +151,7 @@ def deployed_image(target: targets.Target) -> tuple[str | None, str | None, str 
             image = rivalite.nim_image_tag() if target.nim else rivalite.image_tag()
         except rivalite.RivaLiteMissing:
             return None, None, None
-    return image, summary.image_digest(image), summary.image_kind(image)
+    return image, summary.image_digest(image), releases.family(image)
 
 
 def junit_properties(config: pytest.Config, s: dict[str, Any]) -> None:

@@ -74,9 +74,10 @@ def split(image: str) -> tuple[str, str]:
 
 def family(image: str | None) -> str | None:
     """riva-speech or nim from an image's name alone (any tag, `:latest` included), else None."""
-    if not image:
-        return None
-    repo = split(image)[0]
+    return _family(split(image)[0]) if image else None
+
+
+def _family(repo: str) -> str | None:
     if repo.rsplit("/", 1)[-1] == "riva-speech":
         return "riva-speech"
     return "nim" if "/nim/" in f"/{repo}/" else None
@@ -89,17 +90,18 @@ def of_image(image: str | None, declared: str | None = None) -> Release:
             return Release(SPEECH_NIM if _v(declared)[0] >= 25 else ASR_NIM, declared, "RIVA__NIM_RELEASE")
         return Release("", "", "no RIVA__IMAGE, and RIVA__NIM_RELEASE unset")
     repo, tag = split(image)
-    name, nim = repo.rsplit("/", 1)[-1], "/nim/" in f"/{repo}/"
+    kind = _family(repo)
     m = TAG.fullmatch(":" + tag) if tag else None
-    if declared and (nim or not m):
+    if declared and (kind == "nim" or not m):
         return Release(SPEECH_NIM if _v(declared)[0] >= 25 else ASR_NIM, declared, "RIVA__NIM_RELEASE")
     if not m:
         return Release("", "", f"the tag of {image} names no x.y.z release (set RIVA__NIM_RELEASE for a NIM)")
     version = ".".join(m.groups())
-    if name == "riva-speech":
+    if kind == "riva-speech":
         return Release(RIVA_SPEECH, version, "the image tag")
-    if not nim:
+    if kind != "nim":
         return Release("", "", f"{image} is neither riva-speech nor an nvcr.io/nim/ image")
+    name = repo.rsplit("/", 1)[-1]
     if (name, version) in CONTAINER_RELEASES:
         return Release(SPEECH_NIM, CONTAINER_RELEASES[(name, version)], f"{name}:{version} in its release notes")
     return Release(SPEECH_NIM if int(m.group(1)) >= 25 else ASR_NIM, version, "the image tag")

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from rivaverify import targets
+from rivaverify import releases, targets
 from rivaverify.report import charts, history, summary
 from rivaverify.settings import PROFILES, Profile, load
 
@@ -78,10 +78,10 @@ def test_what_was_verified_names_image_kind_model_and_duration():
            "finished_at": "2026-12-02T02:41:40.500+00:00", "settings": {"target": "docker"},
            "phases": [{"facts": {"artifact": {"artifact_id": "parakeet-1-abc"}}}]}
     image = "nvcr.io/nvidia/riva/riva-speech:2.19.0"
-    got = summary.verified(run, image, "sha256:0123", "gpu-1 (localhost:50051)", summary.image_kind(image))
+    got = summary.verified(run, image, "sha256:0123", "gpu-1 (localhost:50051)", releases.family(image))
     assert got["flavor"] == "classic" and got["model"] == "parakeet-1-abc" and got["took"] == "700.5 s"
     assert got["when"] == "2026-12-02 02:30:00 UTC" and got["digest"] == "sha256:0123"
-    assert summary.image_kind("nvcr.io/nim/nvidia/parakeet-1-1b-ctc-en-us:1.3.0") == "nim"
+    assert releases.family("nvcr.io/nim/nvidia/parakeet-1-1b-ctc-en-us:1.3.0") == "nim"
     assert summary.flavor({"flavor": "nim"}, None, None) == "nim"  # RIVA__FLAVOR, where set, wins
     assert summary.flavor({"flavor": "nim", "target": "local"}, None, None) == "nim (riva-lite)"
 

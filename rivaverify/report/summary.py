@@ -7,7 +7,6 @@ import fnmatch
 from datetime import datetime
 from typing import Any
 
-from rivaverify import releases
 from rivaverify.report.figures import KEY_FIGURES
 
 # what was verified
@@ -91,11 +90,6 @@ def fmt(value: float | None, unit: str = "", percent: bool = False) -> str:
         return f"{value:.3g}x"
     text = f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
     return f"{text} {unit}".strip()
-
-
-def image_kind(image: str | None) -> str | None:
-    """riva-speech or nim for an NVIDIA image, from its name, else None."""
-    return releases.family(image)
 
 
 def image_digest(image: str) -> str:
