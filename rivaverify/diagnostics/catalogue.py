@@ -80,6 +80,7 @@ def diagnose(text: str, log: bool = False, gpu: bool = False, warnings: bool = F
 
 
 GENERIC = {"model-load-failed", "critical-log-line"}  # not listed for a line where a specific signature matched
+LAST = GENERIC | {"process-exited", "triton-died-before-ready"}  # effects: listed after their causes
 # A signature not listed for a line where a narrower one matched: nvcr.io refusing an image also says 403 Forbidden.
 YIELDS = {"ngc-auth": {"image-pull-refused"}}
 
@@ -87,7 +88,6 @@ YIELDS = {"ngc-auth": {"image-pull-refused"}}
 def yields_to(name: str, other: str) -> bool:
     """Whether signature `name` is left out for a line where `other` also matched."""
     return (name in GENERIC and other not in GENERIC) or other in YIELDS.get(name, set())
-LAST = GENERIC | {"process-exited", "triton-died-before-ready"}  # effects: listed after their causes
 
 
 @dataclass(frozen=True)
